@@ -1,0 +1,52 @@
+"""``load_policy``: one entry point from a policy reference to a ``TorchModulePolicy``.
+
+References:
+
+* ``zoo:NAME`` — a bundled zoo agent (``rlcert zoo list``);
+* ``path/to/model.zip`` — a Stable-Baselines3 archive (DQN, PPO, A2C, SAC, TD3);
+* ``path/to/weights.pt`` — a torch ``state_dict``, with its architecture JSON given explicitly or
+  found beside it as ``weights.json`` or ``architecture.json``.
+
+No path through here unpickles code: weights are read with ``torch.load(..., weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agents.architecture import PolicyLoadError, read_architecture
+from agents.policies import TorchModulePolicy
+from agents.sb3 import load_sb3_zip
+from agents.zoo import load_zoo_policy
+
+__all__ = ["load_policy"]
+
+
+def load_policy(reference: str | Path, architecture: str | Path | None = None) -> TorchModulePolicy:
+    """Load a policy from a zoo name, an SB3 ``.zip`` or a ``state_dict`` + architecture JSON.
+
+    Raises:
+        PolicyLoadError: with a one-line message naming what is missing, corrupt or mismatched.
+    """
+    text = str(reference)
+    if text.startswith("zoo:"):
+        return load_zoo_policy(text[len("zoo:") :])
+    path = Path(text)
+    if path.suffix == ".zip":
+        return load_sb3_zip(path)
+    if path.suffix in (".pt", ".pth"):
+        if not path.is_file():
+            raise PolicyLoadError(f"weights file {text!r} does not exist")
+        if architecture is None:
+            candidates = [path.with_suffix(".json"), path.parent / "architecture.json"]
+            architecture = next((c for c in candidates if c.is_file()), None)
+            if architecture is None:
+                raise PolicyLoadError(
+                    f"no architecture JSON for {text!r}: pass one, or put {candidates[0].name} or "
+                    "architecture.json beside the weights"
+                )
+        return TorchModulePolicy.from_architecture(read_architecture(architecture), path, name=path.stem)
+    raise PolicyLoadError(
+        f"cannot tell what kind of policy {text!r} is: use zoo:NAME, an SB3 .zip, or a .pt state_dict "
+        "with an architecture JSON"
+    )

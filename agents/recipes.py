@@ -1,0 +1,142 @@
+"""Recipes for the zoo agents: what ``rlcert zoo train NAME`` runs to reproduce each one.
+
+Hyperparameters follow the tuned Stable-Baselines3 settings of rl-baselines3-zoo for each env
+(values, not code, carried over); the noise-trained agents add Gaussian augmentation on every raw
+frame (Kumar et al. 2022, §5).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["ZooRecipe", "RECIPES", "recipe"]
+
+
+@dataclass(frozen=True)
+class ZooRecipe:
+    name: str
+    """Zoo name (folder under agents/zoo)."""
+    env: str
+    """Env spec the agent is trained and evaluated on."""
+    algorithm: str
+    """Stable-Baselines3 algorithm: 'dqn' or 'ppo'."""
+    timesteps: int
+    """Environment steps of training."""
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    """Keyword arguments of the SB3 algorithm (``lin_X`` = linear decay from X to 0)."""
+    net_arch: tuple[int, ...] = (64, 64)
+    """Hidden layer sizes of the policy (and Q) network."""
+    n_envs: int = 1
+    """Parallel training envs."""
+    noise_sigma: float = 0.0
+    """Gaussian noise per raw frame during training (0 = plain); evaluation also reports the smoothed policy."""
+    seed: int = 0
+    """Seed of the SB3 model and of its training envs."""
+    eval_every: int = 5_000
+    """Training steps between model-selection evaluations (100 episodes on seeds disjoint from the final one)."""
+    init_from: str | None = None
+    """Zoo agent whose weights start the training (noise-augmented fine-tuning of a plain agent)."""
+    min_score: float | None = None
+    """The mean return the final evaluation must reach (at sigma = 0 for plain agents, smoothed otherwise)."""
+    description: str = ""
+
+
+_CARTPOLE_DQN = {
+    "learning_rate": 2.3e-3,
+    "batch_size": 64,
+    "buffer_size": 100_000,
+    "learning_starts": 1_000,
+    "gamma": 0.99,
+    "target_update_interval": 10,
+    "train_freq": 256,
+    "gradient_steps": 128,
+    "exploration_fraction": 0.16,
+    "exploration_final_eps": 0.04,
+}
+
+RECIPES: dict[str, ZooRecipe] = {
+    r.name: r
+    for r in [
+        ZooRecipe(
+            "cartpole5-dqn",
+            "cartpole5",
+            "dqn",
+            100_000,
+            _CARTPOLE_DQN,
+            (256, 256),
+            min_score=190,
+            description="DQN, CartPole-v0 with 5 stacked frames, plain training",
+        ),
+        ZooRecipe(
+            "cartpole5-dqn-sigma0.2",
+            "cartpole5",
+            "dqn",
+            200_000,
+            _CARTPOLE_DQN,
+            (256, 256),
+            noise_sigma=0.2,
+            min_score=190,
+            description="DQN, CartPole-5, trained with N(0, 0.2^2) noise per raw frame",
+        ),
+        ZooRecipe(
+            "cartpole5-dqn-sigma0.4",
+            "cartpole5",
+            "dqn",
+            200_000,
+            _CARTPOLE_DQN,
+            (256, 256),
+            noise_sigma=0.4,
+            min_score=180,
+            description="DQN, CartPole-5, trained with N(0, 0.4^2) noise per raw frame",
+        ),
+        ZooRecipe(
+            "cartpole-ppo",
+            "CartPole-v1",
+            "ppo",
+            100_000,
+            {
+                "n_steps": 32,
+                "batch_size": 256,
+                "gamma": 0.98,
+                "gae_lambda": 0.8,
+                "n_epochs": 20,
+                "ent_coef": 0.0,
+                "learning_rate": "lin_0.001",
+                "clip_range": "lin_0.2",
+            },
+            (64, 64),
+            n_envs=8,
+            min_score=475,
+            description="PPO, CartPole-v1",
+        ),
+        ZooRecipe(
+            "mountaincar-dqn",
+            "MountainCar-v0",
+            "dqn",
+            120_000,
+            {
+                "learning_rate": 4e-3,
+                "batch_size": 128,
+                "buffer_size": 10_000,
+                "learning_starts": 1_000,
+                "gamma": 0.98,
+                "target_update_interval": 600,
+                "train_freq": 16,
+                "gradient_steps": 8,
+                "exploration_fraction": 0.2,
+                "exploration_final_eps": 0.07,
+            },
+            (256, 256),
+            eval_every=10_000,
+            min_score=-130,
+            description="DQN, MountainCar-v0 (discrete)",
+        ),
+    ]
+}
+
+
+def recipe(name: str) -> ZooRecipe:
+    if name not in RECIPES:
+        raise KeyError(f"no zoo recipe named {name!r}; recipes: {', '.join(RECIPES)}")
+    return RECIPES[name]

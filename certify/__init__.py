@@ -1,0 +1,3 @@
+"""Certificates: confidence bounds, policy-smoothing reward certificates, bound propagation, Lipschitz bounds."""
+
+__all__: list[str] = []

@@ -1,0 +1,227 @@
+"""One factory from a spec string to a gymnasium env, with the presets the certificates need.
+
+A spec is either a preset name (``cartpole5``, ``pong-1round``, ``freeway-250``, ...) or any registered
+gymnasium id, optionally followed by options in query form::
+
+    CartPole-v0?stack=5            # 5 raw frames stacked into each policy observation
+    ALE/Pong-v5?one_round=1        # Atari, standard preprocessing, episode ends at the first point
+    ALE/Freeway-v5?max_steps=250   # Atari, 250 agent steps per episode
+    Pendulum-v1?max_steps=100
+
+ALE ids always get the standard preprocessing (no sticky actions, 30 noop starts, frame skip 4 with
+max-pooling, 84x84 grayscale, pixels scaled to [0, 1], 4 stacked frames) unless ``raw=1`` is given.
+
+The factory separates the *raw* env (one frame per step, already scaled) from the frame stack because
+attacks and smoothing noise act on each raw frame before stacking (Kumar et al. 2022, §3): the rollout
+engine stacks frames itself, and :func:`make_env` adds the identical stacking for single-env use.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+from urllib.parse import parse_qsl
+
+import gymnasium as gym
+import numpy as np
+
+from envs.wrappers import EndOnFirstNonzeroReward
+
+__all__ = ["EnvSpec", "UnknownEnvError", "PRESETS", "resolve_env_spec", "make_raw_env", "make_env"]
+
+
+class UnknownEnvError(ValueError):
+    """The spec names no preset and no registered gymnasium id."""
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """A fully resolved environment description; ``str(spec)`` round-trips through the factory."""
+
+    gym_id: str
+    """Registered gymnasium id of the underlying env."""
+    frame_stack: int = 1
+    """Number of raw frames stacked into one policy observation (1 = no stacking)."""
+    max_steps: int | None = None
+    """Agent steps per episode; None keeps the gymnasium default time limit."""
+    atari: bool = False
+    """Apply the standard Atari preprocessing (see module docstring)."""
+    one_round: bool = False
+    """End the episode at the first nonzero reward (one-round Pong: a win is reward +1)."""
+    kwargs: tuple[tuple[str, Any], ...] = field(default=())
+    """Extra keyword arguments for ``gymnasium.make`` (sorted pairs so the spec stays hashable)."""
+    name: str | None = None
+    """Preset name this spec came from, if any (display only)."""
+
+    def __post_init__(self) -> None:
+        if self.frame_stack < 1:
+            raise ValueError(f"frame_stack must be >= 1, got {self.frame_stack}")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ValueError(f"max_steps must be a positive number of agent steps, got {self.max_steps}")
+
+    def __str__(self) -> str:
+        if self.name is not None and resolve_env_spec(self.name) == self:
+            return self.name
+        options = {}
+        default_stack = 4 if self.atari else 1
+        if self.frame_stack != default_stack:
+            options["stack"] = self.frame_stack
+        if self.max_steps is not None:
+            options["max_steps"] = self.max_steps
+        if self.one_round:
+            options["one_round"] = 1
+        if _is_atari_id(self.gym_id) and not self.atari:
+            options["raw"] = 1
+        options.update(dict(self.kwargs))
+        query = "&".join(f"{k}={v}" for k, v in options.items())
+        return self.gym_id + (f"?{query}" if query else "")
+
+    @property
+    def label(self) -> str:
+        return self.name or str(self)
+
+
+PRESETS: dict[str, tuple[str, str]] = {
+    "cartpole5": ("CartPole-v0?stack=5", "CartPole-v0 (200 steps), 5 raw frames stacked (Kumar et al. 2022)"),
+    "cartpole": ("CartPole-v1", "CartPole-v1 (500 steps), single frame"),
+    "mountaincar": ("MountainCar-v0", "MountainCar-v0, discrete actions, 200 steps"),
+    "mountaincar-continuous": ("MountainCarContinuous-v0", "MountainCarContinuous-v0, 999 steps"),
+    "pendulum": ("Pendulum-v1", "Pendulum-v1, 200 steps"),
+    "pong": ("ALE/Pong-v5", "Pong, standard Atari preprocessing"),
+    "pong-1round": ("ALE/Pong-v5?one_round=1", "Pong ending at the first point (certify P(win))"),
+    "freeway": ("ALE/Freeway-v5", "Freeway, standard Atari preprocessing"),
+    "freeway-250": ("ALE/Freeway-v5?max_steps=250", "Freeway limited to 250 agent steps"),
+    "breakout": ("ALE/Breakout-v5", "Breakout, standard Atari preprocessing"),
+    "boxing": ("ALE/Boxing-v5", "Boxing, standard Atari preprocessing"),
+    "gopher": ("ALE/Gopher-v5", "Gopher, standard Atari preprocessing"),
+    "bankheist": ("ALE/BankHeist-v5", "BankHeist, standard Atari preprocessing"),
+}
+
+_BOOL_OPTIONS = {"one_round", "raw"}
+_INT_OPTIONS = {"stack", "max_steps"}
+
+
+def _is_atari_id(gym_id: str) -> bool:
+    return gym_id.startswith("ALE/")
+
+
+def _registered_ids() -> list[str]:
+    _register_ale()
+    return sorted(gym.registry)
+
+
+@cache
+def _register_ale() -> None:
+    # ale-py registers its ids on import only from gymnasium >= 1.0 via register_envs.
+    import ale_py
+
+    gym.register_envs(ale_py)
+
+
+def _parse_value(key: str, raw: str) -> Any:
+    if key in _BOOL_OPTIONS:
+        if raw.lower() not in {"0", "1", "true", "false"}:
+            raise ValueError(f"option {key!r} takes 0/1 or true/false, got {raw!r}")
+        return raw.lower() in {"1", "true"}
+    if key in _INT_OPTIONS:
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError(f"option {key!r} takes an integer, got {raw!r}") from None
+    for cast in (int, float):
+        try:
+            return cast(raw)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(raw.lower(), raw)
+
+
+def resolve_env_spec(spec: str | EnvSpec) -> EnvSpec:
+    """Turn a spec string into an :class:`EnvSpec`; unknown names fail with the closest valid ones."""
+    if isinstance(spec, EnvSpec):
+        return spec
+    if not isinstance(spec, str) or not spec.strip():
+        raise UnknownEnvError(f"env spec must be a non-empty string, got {spec!r}")
+    text = spec.strip()
+    preset_name = None
+    if text.split("?")[0].lower() in PRESETS:
+        preset_name = text.split("?")[0].lower()
+        base, _ = PRESETS[preset_name]
+        extra = text.partition("?")[2]
+        text = base + (("&" if "?" in base else "?") + extra if extra else "")
+    gym_id, _, query = text.partition("?")
+    registered = _registered_ids()
+    if gym_id not in gym.registry:
+        candidates = list(PRESETS) + registered
+        close = difflib.get_close_matches(gym_id, candidates, n=4, cutoff=0.5)
+        close += [c for c in candidates if gym_id.lower() in c.lower() and c not in close][: 4 - len(close)]
+        hint = f"; closest valid names: {', '.join(close)}" if close else f"; presets: {', '.join(PRESETS)}"
+        raise UnknownEnvError(f"unknown env {gym_id!r}{hint}")
+    options = {k: _parse_value(k, v) for k, v in parse_qsl(query, keep_blank_values=True, strict_parsing=False)}
+    atari = _is_atari_id(gym_id) and not options.pop("raw", False)
+    stack = options.pop("stack", 4 if atari else 1)
+    max_steps = options.pop("max_steps", None)
+    one_round = options.pop("one_round", False)
+    kwargs = tuple(sorted(options.items()))
+    if preset_name is not None and query == PRESETS[preset_name][0].partition("?")[2]:
+        name = preset_name
+    else:
+        name = None
+    return EnvSpec(gym_id, stack, max_steps, atari, one_round, kwargs, name)
+
+
+def make_raw_env(spec: str | EnvSpec, render_mode: str | None = None) -> gym.Env:
+    """The env *without* frame stacking: one (scaled) raw frame per agent step.
+
+    This is what probes wrap and what the rollout engine steps; attacks and smoothing noise are
+    applied to these frames before the engine stacks them.
+    """
+    spec = resolve_env_spec(spec)
+    kwargs = dict(spec.kwargs)
+    if spec.atari:
+        # Preprocessing owns frame skipping, so the emulator must step one frame at a time and
+        # sticky actions stay off (stochasticity is something a probe adds on purpose).
+        kwargs.setdefault("frameskip", 1)
+        kwargs.setdefault("repeat_action_probability", 0.0)
+        env = gym.make(spec.gym_id, render_mode=render_mode, max_episode_steps=None, **kwargs)
+        env = gym.wrappers.AtariPreprocessing(
+            env, noop_max=30, frame_skip=4, screen_size=84, grayscale_obs=True, scale_obs=True
+        )
+    else:
+        env = gym.make(spec.gym_id, render_mode=render_mode, **kwargs)
+    if spec.one_round:
+        env = EndOnFirstNonzeroReward(env)
+    if spec.max_steps is not None:
+        env = gym.wrappers.TimeLimit(env, max_episode_steps=spec.max_steps)
+    return env
+
+
+def make_env(
+    spec: str | EnvSpec,
+    render_mode: str | None = None,
+    wrap_raw: Callable[[gym.Env], gym.Env] | None = None,
+) -> gym.Env:
+    """The complete env a policy sees: the raw env plus frame stacking (first frame repeated on reset).
+
+    ``wrap_raw`` wraps the raw env below the stack (a probe, or training noise that must hit each raw
+    frame once).
+    """
+    spec = resolve_env_spec(spec)
+    env = make_raw_env(spec, render_mode=render_mode)
+    if wrap_raw is not None:
+        env = wrap_raw(env)
+    if spec.frame_stack > 1:
+        env = gym.wrappers.FrameStackObservation(env, spec.frame_stack, padding_type="reset")
+    return env
+
+
+def stacked_observation_space(frame_space: gym.spaces.Box, stack: int) -> gym.spaces.Box:
+    """The observation space after stacking ``stack`` frames along a new leading axis."""
+    if stack == 1:
+        return frame_space
+    low = np.repeat(frame_space.low[None], stack, axis=0)
+    high = np.repeat(frame_space.high[None], stack, axis=0)
+    return gym.spaces.Box(low=low, high=high, dtype=frame_space.dtype)

@@ -1,0 +1,344 @@
+"""The rollout engine: N seeded episodes of a policy, with optional attack, defense and probe.
+
+Every analysis in rlcert gets its episodes from :func:`run`. Episodes are split into chunks of
+``chunk_size``; chunk ``c`` draws all its randomness (env resets, defense noise, attack) from
+``SeedSequence(seed, spawn_key=(c,))`` and runs its episodes in lockstep, one per slot of a batched
+env, with one batched policy call per step. So the result depends on ``(seed, chunk_size)`` only,
+never on how many workers ran the chunks or in what order. Finished chunks can be checkpointed to a
+directory; a rerun with the same arguments resumes from them.
+
+Per step the engine does, for all running episodes at once::
+
+    raw frame ─► attack.perturb ─► defense.transform_frames ─► frame stack ─► policy.act ─► env.step
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from attacks.base import Attack, Defense, Policy
+from envs.batched import make_batched_env
+from envs.checkpoint import ChunkCheckpoint
+from envs.executors import Executor, InProcessExecutor
+from envs.factory import EnvSpec, resolve_env_spec, stacked_observation_space
+
+__all__ = [
+    "Episodes",
+    "EpisodeRecord",
+    "ChunkTask",
+    "ChunkResult",
+    "run",
+    "run_chunk",
+    "chunk_seeds",
+    "check_compatible",
+]
+
+DEFAULT_CHUNK_SIZE = 250
+
+
+@dataclass(frozen=True)
+class EpisodeRecord:
+    """Per-step record of one episode (``record_steps=True``): what the policy saw, did and got."""
+
+    frames: np.ndarray
+    actions: np.ndarray
+    rewards: np.ndarray
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    returns: np.ndarray
+    lengths: np.ndarray
+    costs: np.ndarray
+    records: tuple[EpisodeRecord, ...] | None = None
+
+
+@dataclass(frozen=True)
+class ChunkTask:
+    """Everything a worker needs to run one chunk; picklable."""
+
+    policy: Policy
+    env: EnvSpec
+    num_episodes: int
+    seed: int
+    chunk_index: int
+    attack: Attack | None = None
+    defense: Defense | None = None
+    probe: Callable[[gym.Env], gym.Env] | None = None
+    record_steps: bool = False
+
+
+@dataclass(frozen=True)
+class Episodes:
+    """The outcome of :func:`run`: one entry per episode, in episode order (immutable arrays)."""
+
+    returns: np.ndarray
+    lengths: np.ndarray
+    costs: np.ndarray
+    seed: int
+    chunk_size: int
+    env: str
+    records: tuple[EpisodeRecord, ...] | None = None
+    wall_time_s: float = field(default=0.0, compare=False)
+
+    def __post_init__(self) -> None:
+        for arr in (self.returns, self.lengths, self.costs):
+            arr.setflags(write=False)
+
+    def __len__(self) -> int:
+        return len(self.returns)
+
+    @property
+    def mean_return(self) -> float:
+        return float(np.mean(self.returns))
+
+    @property
+    def stderr_return(self) -> float:
+        n = len(self.returns)
+        return float(np.std(self.returns, ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+
+    @property
+    def total_steps(self) -> int:
+        return int(np.sum(self.lengths))
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "episodes": len(self),
+            "mean_return": self.mean_return,
+            "std_return": float(np.std(self.returns, ddof=1)) if len(self) > 1 else 0.0,
+            "stderr_return": self.stderr_return,
+            "min_return": float(np.min(self.returns)),
+            "max_return": float(np.max(self.returns)),
+            "mean_length": float(np.mean(self.lengths)),
+            "mean_cost": float(np.mean(self.costs)),
+            "total_steps": self.total_steps,
+        }
+
+
+class FrameStacker:
+    """Stacks the last ``k`` frames of each slot along a new axis 1; the first frame fills the stack."""
+
+    def __init__(self, frames: np.ndarray, k: int):
+        self.k = k
+        self.buffer = np.repeat(frames[:, None], k, axis=1)
+
+    def push(self, frames: np.ndarray, rows: np.ndarray) -> None:
+        self.buffer[rows, :-1] = self.buffer[rows, 1:]
+        self.buffer[rows, -1] = frames[rows]
+
+    @property
+    def observations(self) -> np.ndarray:
+        return self.buffer if self.k > 1 else self.buffer[:, 0]
+
+    @property
+    def history(self) -> np.ndarray | None:
+        """The ``k - 1`` frames the next observation keeps (None without stacking)."""
+        return self.buffer[:, 1:] if self.k > 1 else None
+
+
+def check_compatible(policy: Policy, spec: EnvSpec, frame_space: gym.Space, action_space: gym.Space) -> None:
+    """Fail early, naming both shapes, when a policy cannot act in an env."""
+    obs_space = stacked_observation_space(frame_space, spec.frame_stack)
+    if tuple(policy.observation_space.shape) != tuple(obs_space.shape):
+        raise ValueError(
+            f"the policy expects observations of shape {tuple(policy.observation_space.shape)} but env "
+            f"{spec.label!r} gives {tuple(obs_space.shape)}; is the frame stack right (stack={spec.frame_stack})?"
+        )
+    if (
+        type(policy.action_space) is not type(action_space)
+        or (isinstance(action_space, gym.spaces.Discrete) and policy.action_space.n != action_space.n)
+        or (isinstance(action_space, gym.spaces.Box) and policy.action_space.shape != action_space.shape)
+    ):
+        raise ValueError(f"the policy acts in {policy.action_space} but env {spec.label!r} expects {action_space}")
+
+
+def chunk_seeds(seed: int, chunk_index: int) -> tuple[int, np.random.SeedSequence, np.random.SeedSequence]:
+    """(batched-env reset seed, defense seed sequence, attack seed sequence) of one chunk."""
+    env_seq, defense_seq, attack_seq = np.random.SeedSequence(seed, spawn_key=(chunk_index,)).spawn(3)
+    return int(env_seq.generate_state(1)[0]), defense_seq, attack_seq
+
+
+def run_chunk(task: ChunkTask) -> ChunkResult:
+    """Run one chunk of episodes in lockstep (see module docstring for the per-step order)."""
+    env_seed, defense_seq, attack_seq = chunk_seeds(task.seed, task.chunk_index)
+    n = task.num_episodes
+    env = make_batched_env(task.env, n, task.probe)
+    try:
+        check_compatible(task.policy, task.env, env.frame_space, env.action_space)
+        policy = task.defense.wrap(task.policy) if task.defense is not None else task.policy
+        defense_rng = np.random.default_rng(defense_seq)
+        attack_state = task.attack.reset(n, np.random.default_rng(attack_seq)) if task.attack else None
+
+        frames = env.reset(env_seed)
+        active = np.ones(n, dtype=bool)
+        returns, costs = np.zeros(n), np.zeros(n)
+        lengths = np.zeros(n, dtype=np.int64)
+        discrete = isinstance(env.action_space, gym.spaces.Discrete)
+        actions = np.zeros(n, dtype=np.int64) if discrete else np.zeros((n, *env.action_space.shape), np.float32)
+        log: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        stacker: FrameStacker | None = None
+        step = 0
+        while active.any():
+            if attack_state is not None:
+                attack_state.history = stacker.history if stacker is not None else None
+                attack_state.active, attack_state.step = active, step
+                frames = task.attack.perturb(frames, policy, attack_state)
+            if task.defense is not None:
+                frames = task.defense.transform_frames(frames, defense_rng)
+            if stacker is None:
+                stacker = FrameStacker(frames, task.env.frame_stack)
+            else:
+                stacker.push(frames, active)
+            rows = np.flatnonzero(active)
+            actions[rows] = policy.act(stacker.observations[rows])
+            seen = frames
+            frames, rewards, terminated, truncated, step_costs = env.step(actions, active)
+            returns[rows] += rewards[rows]
+            costs[rows] += step_costs[rows]
+            lengths[rows] += 1
+            if task.record_steps:
+                log.append((active.copy(), seen.astype(np.float32), actions.copy(), rewards.copy()))
+            active = active & ~(terminated | truncated)
+            step += 1
+        records = _episode_records(log, n) if task.record_steps else None
+        return ChunkResult(returns, lengths, costs, records)
+    finally:
+        env.close()
+
+
+def _episode_records(log, n: int) -> tuple[EpisodeRecord, ...]:
+    masks = np.stack([entry[0] for entry in log])
+    frames = np.stack([entry[1] for entry in log])
+    actions = np.stack([entry[2] for entry in log])
+    rewards = np.stack([entry[3] for entry in log])
+    return tuple(
+        EpisodeRecord(frames[masks[:, i], i], actions[masks[:, i], i], rewards[masks[:, i], i]) for i in range(n)
+    )
+
+
+def run(
+    policy: Policy,
+    env: str | EnvSpec,
+    episodes: int,
+    *,
+    attack: Attack | None = None,
+    probe: Callable[[gym.Env], gym.Env] | None = None,
+    defense: Defense | None = None,
+    seed: int = 0,
+    executor: Executor | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    checkpoint_dir: str | Path | None = None,
+    record_steps: bool = False,
+    progress: bool = False,
+) -> Episodes:
+    """Run ``episodes`` episodes of ``policy`` in ``env`` and return their returns, lengths and costs.
+
+    Args:
+        policy: anything with ``observation_space``, ``action_space`` and a batched ``act``.
+        env: a spec string (see ``envs.factory``) or an :class:`EnvSpec`.
+        episodes: number of episodes (>= 1).
+        attack / defense / probe: see ``attacks.base``; a probe is a callable ``env -> wrapped env``.
+        seed: the run's seed; with ``chunk_size`` it fixes every random draw.
+        executor: where chunks run (default in-process); results never depend on it.
+        chunk_size: episodes per chunk, run in lockstep; larger means bigger policy batches.
+        checkpoint_dir: save each finished chunk there, and reuse chunks already there.
+        record_steps: keep per-step frames, actions and rewards of every episode.
+        progress: show a rich progress bar.
+
+    Example:
+        >>> from agents import load_policy
+        >>> eps = run(load_policy("zoo:cartpole5-dqn"), "cartpole5", episodes=10, seed=0)
+        >>> len(eps)
+        10
+    """
+    spec = resolve_env_spec(env)
+    if not isinstance(episodes, (int, np.integer)) or episodes < 1:
+        raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
+    if not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    executor = executor or InProcessExecutor()
+    sizes = [min(chunk_size, episodes - start) for start in range(0, episodes, chunk_size)]
+    tasks = [
+        ChunkTask(policy, spec, size, int(seed), index, attack, defense, probe, record_steps)
+        for index, size in enumerate(sizes)
+    ]
+    checkpoint = None
+    if checkpoint_dir is not None:
+        checkpoint = ChunkCheckpoint(checkpoint_dir, _run_fingerprint(policy, spec, episodes, tasks[0], chunk_size))
+    results: dict[int, ChunkResult] = {}
+    if checkpoint is not None:
+        results.update({i: r for i in range(len(tasks)) if (r := checkpoint.load(i)) is not None})
+    pending = [i for i in range(len(tasks)) if i not in results]
+
+    start = time.perf_counter()
+    with _progress_bar(progress, episodes, spec.label) as advance:
+        advance(sum(sizes[i] for i in results))
+        for index, result in executor.map(run_chunk, [tasks[i] for i in pending], pending):
+            results[index] = result
+            if checkpoint is not None:
+                checkpoint.save(index, result)
+            advance(sizes[index])
+    ordered = [results[i] for i in range(len(tasks))]
+    records = None
+    if record_steps:
+        records = tuple(r for chunk in ordered for r in (chunk.records or ()))
+    return Episodes(
+        returns=np.concatenate([r.returns for r in ordered]),
+        lengths=np.concatenate([r.lengths for r in ordered]),
+        costs=np.concatenate([r.costs for r in ordered]),
+        seed=int(seed),
+        chunk_size=int(chunk_size),
+        env=str(spec),
+        records=records,
+        wall_time_s=time.perf_counter() - start,
+    )
+
+
+def _run_fingerprint(policy: Policy, spec: EnvSpec, episodes: int, task: ChunkTask, chunk_size: int) -> dict:
+    return {
+        "policy": getattr(policy, "fingerprint", repr(policy)),
+        "env": str(spec),
+        "episodes": int(episodes),
+        "chunk_size": int(chunk_size),
+        "seed": int(task.seed),
+        "attack": repr(task.attack),
+        "defense": repr(task.defense),
+        "probe": repr(task.probe),
+        "record_steps": bool(task.record_steps),
+    }
+
+
+class _progress_bar:
+    """A rich progress bar over episodes (a no-op when disabled)."""
+
+    def __init__(self, enabled: bool, total: int, label: str):
+        self.enabled, self.total, self.label = enabled, total, label
+
+    def __enter__(self) -> Callable[[int], None]:
+        if not self.enabled:
+            return lambda n: None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            transient=True,
+        )
+        self.progress.start()
+        task_id = self.progress.add_task(f"episodes · {self.label}", total=self.total)
+        return lambda n: self.progress.advance(task_id, n)
+
+    def __exit__(self, *exc) -> None:
+        if self.enabled:
+            self.progress.stop()

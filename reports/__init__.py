@@ -1,0 +1,6 @@
+"""Reports: the findings data model, JSON rendering, and rich console output."""
+
+from reports.console import findings_table, print_findings, summary_table
+from reports.findings import AuditReport, Evidence, Finding, to_jsonable
+
+__all__ = ["AuditReport", "Evidence", "Finding", "to_jsonable", "findings_table", "print_findings", "summary_table"]

@@ -1,0 +1,115 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import make_mlp_policy
+
+from reports.findings import AuditReport
+from rlcert.cli import main
+
+
+def test_evaluate_writes_a_report_and_prints_a_table(tmp_path, capsys):
+    out = tmp_path / "r.json"
+    assert (
+        main(["evaluate", "--policy", "zoo:cartpole5-dqn", "--episodes", "20", "--out", str(out), "--no-progress"]) == 0
+    )
+    report = AuditReport.from_json(out.read_text())
+    finding = report.findings[0]
+    assert finding.name == "mean_return" and finding.evidence.value == "empirical"
+    assert report.subject["env"] == "cartpole5" and finding.params["episodes"] == 20
+    assert "mean return" in capsys.readouterr().out
+
+
+def test_evaluate_is_identical_with_one_and_two_workers(tmp_path):
+    values = []
+    for workers in (1, 2):
+        out = tmp_path / f"w{workers}.json"
+        main(
+            [
+                "evaluate",
+                "--policy",
+                "zoo:cartpole5-dqn-sigma0.2",
+                "--sigma",
+                "0.2",
+                "--episodes",
+                "40",
+                "--chunk-size",
+                "10",
+                "--workers",
+                str(workers),
+                "--seed",
+                "3",
+                "--out",
+                str(out),
+                "--no-progress",
+            ]
+        )
+        values.append(json.loads(out.read_text())["findings"][0]["value"])
+    assert values[0] == values[1]
+
+
+def test_state_dict_policy_needs_an_env(tmp_path, capsys):
+    make_mlp_policy().save(tmp_path / "a.pt", tmp_path / "a.json")
+    assert main(["evaluate", "--policy", str(tmp_path / "a.pt"), "--no-progress"]) == 2
+    assert "--env is required" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "evaluate",
+                "--policy",
+                str(tmp_path / "a.pt"),
+                "--env",
+                "cartpole5",
+                "--episodes",
+                "3",
+                "--out",
+                str(tmp_path / "o.json"),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--env", "CartPol-v0"], "unknown env 'CartPol-v0'; closest valid names: CartPole-v0"),
+        (["--policy", "zoo:cartpole"], "no zoo agent named 'cartpole'"),
+        (["--policy", "missing.zip", "--env", "cartpole5"], "does not exist"),
+        (["--episodes", "0"], "episodes must be a positive integer"),
+        (["--sigma", "-1"], "sigma must be a finite number > 0"),
+        (["--env", "CartPole-v1"], "expects observations of shape (5, 4)"),
+    ],
+)
+def test_bad_input_gives_a_one_line_error(args, message, capsys, tmp_path):
+    assert main(["evaluate", *args, "--no-progress", "--out", str(tmp_path / "x.json")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_corrupt_zip_is_reported_in_one_line(tmp_path, capsys):
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(b"PK\x03\x04 not really a zip")
+    assert main(["evaluate", "--policy", str(bad), "--env", "cartpole5", "--no-progress"]) == 2
+    assert "not a valid zip archive" in capsys.readouterr().err
+
+
+def test_zoo_list_shows_agents_and_scores(capsys):
+    assert main(["zoo", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "cartpole5-dqn" in out and "mountaincar-dqn" in out and "200.0" in out
+
+
+def test_zoo_train_unknown_name(capsys):
+    assert main(["zoo", "train", "nope"]) == 2
+    assert "no zoo recipe named 'nope'" in capsys.readouterr().err
+
+
+def test_console_script_is_installed():
+    exe = Path(sys.executable).parent / "rlcert"  # installed beside the interpreter by scripts/install.sh
+    assert exe.is_file(), f"no rlcert console script at {exe}"
+    result = subprocess.run([str(exe), "--help"], capture_output=True, text=True, check=True)
+    assert "evaluate" in result.stdout and "zoo" in result.stdout

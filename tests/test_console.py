@@ -1,0 +1,16 @@
+from rich.console import Console
+
+from reports.console import findings_table, summary_table
+from reports.findings import Finding
+
+
+def test_tables_show_evidence_and_confidence():
+    console = Console(record=True, width=120)
+    console.print(
+        findings_table(
+            [Finding("certified", 150.0, "statistical", confidence=0.95, method="CP"), Finding("radius", 0.02, "sound")]
+        )
+    )
+    console.print(summary_table({"mean_return": 199.5, "episodes": 10}))
+    text = console.export_text()
+    assert "statistical (95%)" in text and "sound" in text and "199.5" in text and "mean return" in text

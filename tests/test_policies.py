@@ -1,0 +1,62 @@
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from conftest import make_mlp_policy
+from torch import nn
+
+from agents.architecture import PolicyLoadError
+from agents.policies import TorchModulePolicy
+
+
+def test_save_and_load_round_trip(tmp_path):
+    policy = make_mlp_policy()
+    policy.save(tmp_path / "w.pt", tmp_path / "w.json")
+    import json
+
+    loaded = TorchModulePolicy.from_architecture(json.loads((tmp_path / "w.json").read_text()), tmp_path / "w.pt")
+    obs = np.random.default_rng(0).normal(size=(32, 5, 4)).astype(np.float32)
+    np.testing.assert_array_equal(loaded.act(obs), policy.act(obs))
+    assert loaded.fingerprint == policy.fingerprint
+
+
+def test_half_precision_weights_load_as_float32(tmp_path):
+    policy = make_mlp_policy()
+    policy.save(tmp_path / "w.pt", tmp_path / "w.json", half=True)
+    import json
+
+    loaded = TorchModulePolicy.from_architecture(json.loads((tmp_path / "w.json").read_text()), tmp_path / "w.pt")
+    assert all(p.dtype == torch.float32 for p in loaded.module.parameters())
+
+
+def test_continuous_actions_are_clipped_or_rescaled():
+    box = gym.spaces.Box(np.array([-2.0], dtype=np.float32), np.array([2.0], dtype=np.float32))
+    obs_space = gym.spaces.Box(-1, 1, (3,), np.float32)
+    big = nn.Sequential(nn.Linear(3, 1))
+    nn.init.constant_(big[0].weight, 10.0)
+    policy = TorchModulePolicy(big, obs_space, box, "action_mean")
+    assert policy.act(np.ones((1, 3), np.float32))[0, 0] == 2.0
+    squashed = TorchModulePolicy(nn.Sequential(nn.Linear(3, 1), nn.Tanh()), obs_space, box, "squashed_action")
+    out = squashed.act(np.ones((4, 3), np.float32))
+    assert out.shape == (4, 1) and np.all(np.abs(out) <= 2.0)
+
+
+def test_output_kind_must_fit_the_action_space():
+    with pytest.raises(ValueError, match="does not fit"):
+        TorchModulePolicy(nn.Linear(2, 2), gym.spaces.Box(-1, 1, (2,)), gym.spaces.Discrete(2), "action_mean")
+    with pytest.raises(ValueError, match="output must be one of"):
+        TorchModulePolicy(nn.Linear(2, 2), gym.spaces.Box(-1, 1, (2,)), gym.spaces.Discrete(2), "values")
+
+
+def test_act_names_the_expected_shape():
+    with pytest.raises(ValueError, match=r"\(batch, 5, 4\)"):
+        make_mlp_policy().act(np.zeros((2, 4), np.float32))
+
+
+def test_a_network_that_cannot_process_its_observations_fails_at_load(tmp_path):
+    policy = make_mlp_policy()
+    arch = policy.architecture()
+    policy.save(tmp_path / "w.pt", tmp_path / "w.json")
+    arch["action_space"] = {"type": "discrete", "n": 3}
+    with pytest.raises(PolicyLoadError, match="outputs"):
+        TorchModulePolicy.from_architecture(arch, tmp_path / "w.pt")

@@ -1,0 +1,18 @@
+import pytest
+
+from agents.recipes import RECIPES, recipe
+from envs.factory import resolve_env_spec
+
+
+def test_every_recipe_names_a_valid_env_and_algorithm():
+    for r in RECIPES.values():
+        resolve_env_spec(r.env)
+        assert r.algorithm in {"dqn", "ppo"} and r.timesteps > 0 and r.noise_sigma >= 0
+
+
+def test_noise_recipes_match_the_certificate_setups():
+    assert recipe("cartpole5-dqn-sigma0.2").noise_sigma == 0.2
+    assert recipe("cartpole5-dqn-sigma0.4").noise_sigma == 0.4
+    assert recipe("cartpole5-dqn").net_arch == (256, 256)  # Kumar et al.'s DQN MLP
+    with pytest.raises(KeyError, match="recipes: cartpole5-dqn"):
+        recipe("nope")

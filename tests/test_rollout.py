@@ -1,0 +1,142 @@
+import functools
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from conftest import make_mlp_policy
+
+from attacks.base import Attack, ThreatModel
+from attacks.smoothing import GaussianSmoothing
+from envs.batched import SerialBatchedEnv
+from envs.executors import InProcessExecutor, ProcessPoolExecutor
+from envs.factory import make_env
+from envs.rollout import chunk_seeds, run
+from envs.wrappers import GaussianFrameNoise
+
+
+def test_same_seed_same_episodes_and_different_seed_differs(balancing_policy):
+    a = run(balancing_policy, "cartpole5", 40, seed=3, chunk_size=16)
+    b = run(balancing_policy, "cartpole5", 40, seed=3, chunk_size=16)
+    c = run(balancing_policy, "cartpole5", 40, seed=4, chunk_size=16, defense=GaussianSmoothing(0.5))
+    np.testing.assert_array_equal(a.returns, b.returns)
+    assert len(a) == 40 and a.returns.dtype == np.float64
+    assert not np.array_equal(a.returns, c.returns)
+    assert np.all(a.lengths == a.returns)  # CartPole pays 1 per step
+
+
+def test_one_and_two_workers_give_identical_episodes(balancing_policy):
+    kwargs = dict(seed=11, chunk_size=10, defense=GaussianSmoothing(0.3))
+    one = run(balancing_policy, "cartpole5", 30, executor=InProcessExecutor(), **kwargs)
+    two = run(balancing_policy, "cartpole5", 30, executor=ProcessPoolExecutor(2), **kwargs)
+    np.testing.assert_array_equal(one.returns, two.returns)
+    np.testing.assert_array_equal(one.lengths, two.lengths)
+
+
+def test_engine_matches_a_plain_gymnasium_loop():
+    """The batched engine runs exactly the episodes a one-env loop with the same reset seeds runs."""
+    policy = make_mlp_policy(obs_shape=(2,), n_actions=3, seed=1)
+    eps = run(policy, "MountainCar-v0?max_steps=60", 3, seed=5, chunk_size=3, record_steps=True)
+    env_seed = chunk_seeds(5, 0)[0]
+    for i, slot_seed in enumerate(SerialBatchedEnv.slot_seeds(env_seed, 3)):
+        env = make_env("MountainCar-v0?max_steps=60")
+        obs, _ = env.reset(seed=int(slot_seed))
+        total, actions, done = 0.0, [], False
+        while not done:
+            action = int(policy.act(obs[None])[0])  # one policy call per step, as research scripts do
+            actions.append(action)
+            obs, reward, term, trunc, _ = env.step(action)
+            total += reward
+            done = term or trunc
+        assert total == eps.returns[i]
+        np.testing.assert_array_equal(eps.records[i].actions, actions)
+        assert eps.records[i].rewards.sum() == eps.returns[i]
+
+
+def test_engine_stacking_matches_make_env(balancing_policy):
+    """The engine stacks raw frames exactly like make_env's FrameStackObservation."""
+    eps = run(
+        balancing_policy,
+        "cartpole5?max_steps=12",
+        1,
+        seed=2,
+        chunk_size=1,
+        record_steps=True,
+        probe=functools.partial(GaussianFrameNoise, sigma=0.0),
+    )
+    record = eps.records[0]
+    env = make_env("cartpole5?max_steps=12")
+    obs, _ = env.reset(seed=int(SerialBatchedEnv.slot_seeds(chunk_seeds(2, 0)[0], 1)[0]))
+    for t in range(len(record.actions)):
+        np.testing.assert_allclose(obs[-1], record.frames[t])
+        assert balancing_policy.act(obs[None])[0] == record.actions[t]
+        obs, *_ = env.step(int(record.actions[t]))
+
+
+class ShiftAttack(Attack):
+    """Adds a constant to the pole angle; checks what the engine hands an attack."""
+
+    def __init__(self, shift):
+        self.threat_model = ThreatModel(norm="inf", eps=abs(shift))
+        self.shift = shift
+        self.seen_history = []
+
+    def perturb(self, frames, policy, state):
+        self.seen_history.append(None if state.history is None else state.history.shape)
+        out = frames.copy()
+        out[:, 2] += self.shift
+        return out
+
+
+def test_attack_sees_history_and_changes_behaviour(balancing_policy):
+    attack = ShiftAttack(0.3)
+    clean = run(balancing_policy, "cartpole5", 8, seed=1, chunk_size=8)
+    attacked = run(balancing_policy, "cartpole5", 8, seed=1, chunk_size=8, attack=attack)
+    assert attack.seen_history[0] is None and attack.seen_history[1] == (8, 4, 4)
+    assert attacked.mean_return < clean.mean_return
+
+
+def test_costs_come_from_info(balancing_policy):
+    class CostPerStep(gym.Wrapper):
+        def step(self, action):
+            obs, r, te, tr, info = self.env.step(action)
+            return obs, r, te, tr, {**info, "cost": 2.0}
+
+    eps = run(balancing_policy, "cartpole5?max_steps=10", 4, seed=0, probe=CostPerStep)
+    np.testing.assert_array_equal(eps.costs, 2.0 * eps.lengths)
+
+
+def test_checkpoint_resumes_without_rerunning_finished_chunks(balancing_policy, tmp_path):
+    full = run(balancing_policy, "cartpole5", 30, seed=9, chunk_size=10, checkpoint_dir=tmp_path)
+    (tmp_path / "chunk_00001.npz").unlink()  # as if the run was interrupted after chunks 0 and 2
+
+    class CountingExecutor(InProcessExecutor):
+        ran: list = []
+
+        def map(self, fn, tasks, indices):
+            self.ran.extend(indices)
+            yield from super().map(fn, tasks, indices)
+
+    executor = CountingExecutor()
+    resumed = run(balancing_policy, "cartpole5", 30, seed=9, chunk_size=10, checkpoint_dir=tmp_path, executor=executor)
+    assert executor.ran == [1]
+    np.testing.assert_array_equal(full.returns, resumed.returns)
+    with pytest.raises(ValueError, match="different run.*seed"):
+        run(balancing_policy, "cartpole5", 30, seed=10, chunk_size=10, checkpoint_dir=tmp_path)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(episodes=0), "episodes"),
+        (dict(episodes=5, chunk_size=0), "chunk_size"),
+        (dict(episodes=5, seed=-1), "seed"),
+    ],
+)
+def test_bad_arguments_fail_early(balancing_policy, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        run(balancing_policy, "cartpole5", **kwargs)
+
+
+def test_wrong_observation_shape_names_both_shapes(mlp_policy):
+    with pytest.raises(ValueError, match=r"\(5, 4\).*\(2,\)"):
+        run(mlp_policy, "MountainCar-v0", 2)
