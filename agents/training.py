@@ -17,7 +17,7 @@ import numpy as np
 
 from agents.recipes import ZooRecipe
 from agents.sb3 import load_sb3_zip
-from agents.zoo import ZOO_DIR, load_zoo_policy
+from agents.zoo import ZOO_DIR
 from attacks.smoothing import GaussianSmoothing
 from envs.factory import make_env
 from envs.rollout import run
@@ -53,26 +53,6 @@ def evaluate_for_zoo(policy, recipe: ZooRecipe, episodes: int, seed: int) -> dic
     return result
 
 
-def _warm_start(model, policy) -> None:
-    """Copy a zoo policy's linear layers, in order, into a fresh SB3 DQN (online and target nets)."""
-    import torch
-
-    if not hasattr(model, "q_net"):
-        raise ValueError("init_from is supported for DQN recipes only")
-    source = [m for m in policy.module if isinstance(m, torch.nn.Linear)]
-    for network in (model.q_net, model.q_net_target):
-        target = [m for m in network.modules() if isinstance(m, torch.nn.Linear)]
-        if [m.weight.shape for m in source] != [m.weight.shape for m in target]:
-            raise ValueError(
-                f"init_from {policy.name!r} has layers {[tuple(m.weight.shape) for m in source]}, "
-                f"the recipe builds {[tuple(m.weight.shape) for m in target]}"
-            )
-        with torch.no_grad():
-            for src, dst in zip(source, target):
-                dst.weight.copy_(src.weight)
-                dst.bias.copy_(src.bias)
-
-
 def _selection_score(evaluation: dict[str, Any]) -> float:
     return evaluation["smoothed"]["mean_return"] if "smoothed" in evaluation else evaluation["mean_return"]
 
@@ -96,8 +76,6 @@ def train_zoo_agent(
     model = algorithm(
         "MlpPolicy", vec_env, seed=recipe.seed, verbose=0, policy_kwargs={"net_arch": list(recipe.net_arch)}, **hyper
     )
-    if recipe.init_from is not None:
-        _warm_start(model, load_zoo_policy(recipe.init_from))
     workdir = Path(tempfile.mkdtemp(prefix=f"rlcert-train-{recipe.name}-"))
     best: dict[str, Any] = {"score": -np.inf}
     curve: list[dict[str, float]] = []
@@ -145,7 +123,6 @@ def train_zoo_agent(
             "timesteps": recipe.timesteps,
             "selected_at_timesteps": best.get("timesteps", recipe.timesteps),
             "noise_sigma": recipe.noise_sigma,
-            "init_from": recipe.init_from,
             "net_arch": list(recipe.net_arch),
             "n_envs": recipe.n_envs,
             "hyperparameters": recipe.hyperparameters,
@@ -154,6 +131,7 @@ def train_zoo_agent(
         },
         "evaluation": evaluation,
         "min_score": recipe.min_score,
+        "value_range": list(recipe.value_range) if recipe.value_range else None,
     }
     (out_dir / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     return meta

@@ -2,6 +2,7 @@
 
 from attacks.base import Attack, AttackState, Defense, Policy, Probe, ThreatModel, TorchPolicy
 from attacks.conformance import PolicyCheckError, check_policy
+from attacks.smoothed_pgd import BudgetedSmoothedPGD
 from attacks.smoothing import GaussianSmoothing
 
 __all__ = [
@@ -15,4 +16,5 @@ __all__ = [
     "PolicyCheckError",
     "check_policy",
     "GaussianSmoothing",
+    "BudgetedSmoothedPGD",
 ]

@@ -106,14 +106,17 @@ class ThreatModel:
 class AttackState:
     """What the rollout engine tells an attack about a batch of running episodes.
 
-    The engine creates one per chunk with :meth:`Attack.reset`, and updates ``history`` (the previous
-    ``stack - 1`` frames each policy observation will contain, already perturbed), ``active`` and
-    ``step`` before each call to :meth:`Attack.perturb`. ``remaining_budget`` is what is left of a
-    total ℓ2 budget per episode; attacks that spend budget must decrease it.
+    The engine creates one per chunk with :meth:`Attack.reset`, sets ``stack`` (frames per policy
+    observation), and updates ``history`` (the previous ``stack - 1`` frames the next observation
+    will contain, as the policy saw them; None on the first step, when the first frame fills the
+    whole stack), ``active`` and ``step`` before each call to :meth:`Attack.perturb`.
+    ``remaining_budget`` is what is left of a total ℓ2 budget per episode; attacks that spend budget
+    must decrease it.
     """
 
     rng: np.random.Generator
     num_envs: int
+    stack: int = 1
     history: np.ndarray | None = None
     active: np.ndarray | None = None
     step: int = 0
@@ -122,8 +125,10 @@ class AttackState:
 
     def stacked(self, frames: np.ndarray) -> np.ndarray:
         """The policy observation that ``frames`` (the current raw frames) would complete."""
-        if self.history is None:
+        if self.stack == 1:
             return frames
+        if self.history is None:  # first step: the first frame fills the stack
+            return np.repeat(frames[:, None], self.stack, axis=1)
         return np.concatenate([self.history, frames[:, None]], axis=1)
 
 

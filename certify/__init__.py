@@ -1,3 +1,39 @@
 """Certificates: confidence bounds, policy-smoothing reward certificates, bound propagation, Lipschitz bounds."""
 
-__all__: list[str] = []
+from certify.confidence import (
+    BAND_METHODS,
+    clopper_pearson_lower,
+    clopper_pearson_upper,
+    dkw_margin,
+    ell_local_level,
+    hoeffding_lower,
+    survival_lower_band,
+)
+from certify.crop import SmoothedActionCertificate, smoothed_action_certificate, visited_state_certificate
+from certify.reward import (
+    BinaryCertificate,
+    RewardCertificate,
+    binary_certificate,
+    parse_budgets,
+    percentile_certificate,
+    reward_certificate,
+)
+
+__all__ = [
+    "BAND_METHODS",
+    "clopper_pearson_lower",
+    "clopper_pearson_upper",
+    "dkw_margin",
+    "ell_local_level",
+    "hoeffding_lower",
+    "survival_lower_band",
+    "SmoothedActionCertificate",
+    "smoothed_action_certificate",
+    "visited_state_certificate",
+    "BinaryCertificate",
+    "RewardCertificate",
+    "binary_certificate",
+    "parse_budgets",
+    "percentile_certificate",
+    "reward_certificate",
+]

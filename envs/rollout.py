@@ -45,9 +45,13 @@ DEFAULT_CHUNK_SIZE = 250
 
 @dataclass(frozen=True)
 class EpisodeRecord:
-    """Per-step record of one episode (``record_steps=True``): what the policy saw, did and got."""
+    """Per-step record of one episode (``record_steps=True``): what the env showed, what the policy
+    saw after attack and defense, what it did and what it got (one row per step)."""
 
     frames: np.ndarray
+    """Raw frames as the env emitted them (before attack and defense)."""
+    seen: np.ndarray
+    """The same frames after the attack and the defense's frame transform (what was stacked)."""
     actions: np.ndarray
     rewards: np.ndarray
 
@@ -143,6 +147,14 @@ class FrameStacker:
         return self.buffer[:, 1:] if self.k > 1 else None
 
 
+def stack_frames(frames: np.ndarray, k: int) -> np.ndarray:
+    """The policy observations of one episode from its frames, stacked as the engine stacks them."""
+    if k == 1:
+        return frames
+    padded = np.concatenate([np.repeat(frames[:1], k - 1, axis=0), frames])
+    return np.stack([padded[t : t + k] for t in range(len(frames))])
+
+
 def check_compatible(policy: Policy, spec: EnvSpec, frame_space: gym.Space, action_space: gym.Space) -> None:
     """Fail early, naming both shapes, when a policy cannot act in an env."""
     obs_space = stacked_observation_space(frame_space, spec.frame_stack)
@@ -175,6 +187,8 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
         policy = task.defense.wrap(task.policy) if task.defense is not None else task.policy
         defense_rng = np.random.default_rng(defense_seq)
         attack_state = task.attack.reset(n, np.random.default_rng(attack_seq)) if task.attack else None
+        if attack_state is not None:
+            attack_state.stack = task.env.frame_stack
 
         frames = env.reset(env_seed)
         active = np.ones(n, dtype=bool)
@@ -182,10 +196,11 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
         lengths = np.zeros(n, dtype=np.int64)
         discrete = isinstance(env.action_space, gym.spaces.Discrete)
         actions = np.zeros(n, dtype=np.int64) if discrete else np.zeros((n, *env.action_space.shape), np.float32)
-        log: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        log: list[tuple[np.ndarray, ...]] = []
         stacker: FrameStacker | None = None
         step = 0
         while active.any():
+            raw = frames
             if attack_state is not None:
                 attack_state.history = stacker.history if stacker is not None else None
                 attack_state.active, attack_state.step = active, step
@@ -204,7 +219,9 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
             costs[rows] += step_costs[rows]
             lengths[rows] += 1
             if task.record_steps:
-                log.append((active.copy(), seen.astype(np.float32), actions.copy(), rewards.copy()))
+                log.append(
+                    (active.copy(), raw.astype(np.float32), seen.astype(np.float32), actions.copy(), rewards.copy())
+                )
             active = active & ~(terminated | truncated)
             step += 1
         records = _episode_records(log, n) if task.record_steps else None
@@ -214,13 +231,8 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
 
 
 def _episode_records(log, n: int) -> tuple[EpisodeRecord, ...]:
-    masks = np.stack([entry[0] for entry in log])
-    frames = np.stack([entry[1] for entry in log])
-    actions = np.stack([entry[2] for entry in log])
-    rewards = np.stack([entry[3] for entry in log])
-    return tuple(
-        EpisodeRecord(frames[masks[:, i], i], actions[masks[:, i], i], rewards[masks[:, i], i]) for i in range(n)
-    )
+    masks, *fields = (np.stack(column) for column in zip(*log))
+    return tuple(EpisodeRecord(*(f[masks[:, i], i] for f in fields)) for i in range(n))
 
 
 def run(

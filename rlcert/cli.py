@@ -67,6 +67,8 @@ def _evaluate(config: EvaluateConfig) -> int:
         if not config.policy.startswith("zoo:"):
             raise ValueError("--env is required for a policy that is not from the zoo")
         env = zoo_entry(config.policy[len("zoo:") :]).env
+    if not config.sigma >= 0:
+        raise ValueError(f"sigma must be >= 0 (0 = no smoothing), got {config.sigma}")
     defense = GaussianSmoothing(config.sigma) if config.sigma > 0 else None
     start = time.perf_counter()
     episodes = run(
@@ -123,7 +125,7 @@ def _zoo_list() -> int:
 
     table = Table(title="rlcert zoo")
     for column in ("name", "env", "algorithm", "train σ", "mean return (σ=0)", "smoothed return", "minimum"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column == "name")
     for entry in zoo_entries():
         ev = entry.evaluation
         smoothed = ev.get("smoothed")

@@ -37,6 +37,8 @@ def test_attack_state_stacks_candidate_frames_onto_history():
     state = AttackState(rng=np.random.default_rng(0), num_envs=2)
     frames = np.ones((2, 4))
     assert state.stacked(frames) is frames
+    state.stack = 4
+    np.testing.assert_array_equal(state.stacked(frames), np.ones((2, 4, 4)))  # first step fills the stack
     state.history = np.zeros((2, 3, 4))
     stacked = state.stacked(frames)
     assert stacked.shape == (2, 4, 4) and stacked[:, -1].sum() == 8 and stacked[:, :-1].sum() == 0

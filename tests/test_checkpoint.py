@@ -18,7 +18,7 @@ def test_chunks_round_trip_and_missing_ones_are_none(tmp_path):
 
 def test_chunks_with_records_are_recomputed(tmp_path):
     checkpoint = ChunkCheckpoint(tmp_path, {"seed": 1})
-    record = EpisodeRecord(np.zeros((1, 4)), np.zeros(1), np.zeros(1))
+    record = EpisodeRecord(np.zeros((1, 4)), np.zeros((1, 4)), np.zeros(1), np.zeros(1))
     checkpoint.save(0, ChunkResult(np.zeros(1), np.ones(1, dtype=int), np.zeros(1), (record,)))
     assert checkpoint.load(0) is None
 

@@ -30,7 +30,7 @@ def test_evaluate_is_identical_with_one_and_two_workers(tmp_path):
             [
                 "evaluate",
                 "--policy",
-                "zoo:cartpole5-dqn-sigma0.2",
+                "zoo:cartpole5-dqn",
                 "--sigma",
                 "0.2",
                 "--episodes",
@@ -80,7 +80,7 @@ def test_state_dict_policy_needs_an_env(tmp_path, capsys):
         (["--policy", "zoo:cartpole"], "no zoo agent named 'cartpole'"),
         (["--policy", "missing.zip", "--env", "cartpole5"], "does not exist"),
         (["--episodes", "0"], "episodes must be a positive integer"),
-        (["--sigma", "-1"], "sigma must be a finite number > 0"),
+        (["--sigma", "-1"], "sigma must be >= 0 (0 = no smoothing), got -1.0"),
         (["--env", "CartPole-v1"], "expects observations of shape (5, 4)"),
     ],
 )

@@ -68,6 +68,7 @@ def test_engine_stacking_matches_make_env(balancing_policy):
     obs, _ = env.reset(seed=int(SerialBatchedEnv.slot_seeds(chunk_seeds(2, 0)[0], 1)[0]))
     for t in range(len(record.actions)):
         np.testing.assert_allclose(obs[-1], record.frames[t])
+        np.testing.assert_allclose(obs[-1], record.seen[t])  # no attack, no defense
         assert balancing_policy.act(obs[None])[0] == record.actions[t]
         obs, *_ = env.step(int(record.actions[t]))
 
