@@ -15,33 +15,15 @@ import argparse
 import time
 import warnings
 
-import numpy as np
 import torch
 from rich.console import Console
 from rich.table import Table
 
 from agents import load_policy
-from envs import make_env, make_executor, run
+from baselines import plain_loop
+from envs import make_executor, run
 
 warnings.filterwarnings("ignore", message=".*out of date.*")
-
-
-def plain_loop(policy, env_spec: str, episodes: int, seed: int) -> tuple[np.ndarray, int, float]:
-    env = make_env(env_spec)
-    returns = np.zeros(episodes)
-    steps = 0
-    start = time.perf_counter()
-    for episode in range(episodes):
-        obs, _ = env.reset(seed=seed + episode)
-        done = False
-        while not done:
-            with torch.no_grad():
-                q_values = policy.module(torch.as_tensor(obs, dtype=torch.float32).unsqueeze(0))
-            obs, reward, terminated, truncated, _ = env.step(int(q_values.argmax(dim=1)))
-            returns[episode] += reward
-            steps += 1
-            done = terminated or truncated
-    return returns, steps, time.perf_counter() - start
 
 
 def main() -> None:

@@ -30,7 +30,15 @@ import numpy as np
 
 from envs.wrappers import EndOnFirstNonzeroReward
 
-__all__ = ["EnvSpec", "UnknownEnvError", "PRESETS", "resolve_env_spec", "make_raw_env", "make_env"]
+__all__ = [
+    "EnvSpec",
+    "UnknownEnvError",
+    "PRESETS",
+    "resolve_env_spec",
+    "make_raw_env",
+    "make_env",
+    "known_return_range",
+]
 
 
 class UnknownEnvError(ValueError):
@@ -225,3 +233,22 @@ def stacked_observation_space(frame_space: gym.spaces.Box, stack: int) -> gym.sp
     low = np.repeat(frame_space.low[None], stack, axis=0)
     high = np.repeat(frame_space.high[None], stack, axis=0)
     return gym.spaces.Box(low=low, high=high, dtype=frame_space.dtype)
+
+
+def known_return_range(spec: str | EnvSpec) -> tuple[float, float] | None:
+    """The range every episode's return lies in, for envs where it is known from the rules alone.
+
+    CartPole pays 1 per step (so [0, T]); MountainCar-v0 pays -1 per step ([-T, 0]); a one-round game
+    ends at the first point ([-1, 1]). None where rlcert does not know (then give the range yourself).
+    """
+    spec = resolve_env_spec(spec)
+    if spec.one_round:
+        return (-1.0, 1.0)
+    limit = spec.max_steps or gym.registry[spec.gym_id].max_episode_steps
+    if limit is None:
+        return None
+    if spec.gym_id.startswith("CartPole-"):
+        return (0.0, float(limit))
+    if spec.gym_id == "MountainCar-v0":
+        return (-float(limit), 0.0)
+    return None

@@ -1,6 +1,16 @@
-"""Reports: the findings data model, JSON rendering, and rich console output."""
+"""Reports: the findings data model, JSON rendering, plots, and rich console output."""
 
 from reports.console import findings_table, print_findings, summary_table
 from reports.findings import AuditReport, Evidence, Finding, to_jsonable
+from reports.plots import plot_certificate_curve
 
-__all__ = ["AuditReport", "Evidence", "Finding", "to_jsonable", "findings_table", "print_findings", "summary_table"]
+__all__ = [
+    "AuditReport",
+    "Evidence",
+    "Finding",
+    "to_jsonable",
+    "findings_table",
+    "print_findings",
+    "summary_table",
+    "plot_certificate_curve",
+]

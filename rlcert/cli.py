@@ -1,4 +1,4 @@
-"""The ``rlcert`` command line: ``evaluate`` and ``zoo list|train`` (more commands join per capability)."""
+"""The ``rlcert`` command line: ``evaluate``, ``certify reward|smoothed-actions`` and ``zoo list|train``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,12 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from rlcert.certify_commands import (
+    CertifyRewardConfig,
+    CertifySmoothedActionsConfig,
+    certify_reward,
+    certify_smoothed_actions,
+)
 from rlcert.config import add_dataclass_arguments, dataclass_from_args
 
 __all__ = ["main", "EvaluateConfig", "ZooTrainConfig"]
@@ -163,6 +169,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     evaluate = commands.add_parser("evaluate", help=EvaluateConfig.__doc__, description=EvaluateConfig.__doc__)
     add_dataclass_arguments(evaluate, EvaluateConfig)
+    certify = commands.add_parser("certify", help="certificates (smoothing reward bounds, per-state radii)")
+    certify_commands = certify.add_subparsers(dest="certify_command", required=True)
+    for name, config_class in (("reward", CertifyRewardConfig), ("smoothed-actions", CertifySmoothedActionsConfig)):
+        doc = " ".join(config_class.__doc__.split())
+        add_dataclass_arguments(certify_commands.add_parser(name, help=doc, description=doc), config_class)
     zoo = commands.add_parser("zoo", help="the bundled agent zoo")
     zoo_commands = zoo.add_subparsers(dest="zoo_command", required=True)
     zoo_commands.add_parser("list", help="list the zoo agents and their scores")
@@ -180,6 +191,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "evaluate":
             return _evaluate(dataclass_from_args(EvaluateConfig, args))
+        if args.command == "certify":
+            if args.certify_command == "reward":
+                return certify_reward(dataclass_from_args(CertifyRewardConfig, args))
+            return certify_smoothed_actions(dataclass_from_args(CertifySmoothedActionsConfig, args))
         if args.zoo_command == "list":
             return _zoo_list()
         return _zoo_train(dataclass_from_args(ZooTrainConfig, args))

@@ -4,8 +4,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import make_mlp_policy
 
+from conftest import make_mlp_policy
 from reports.findings import AuditReport
 from rlcert.cli import main
 

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 import torch
-from conftest import make_mlp_policy
 
 from attacks.conformance import PolicyCheckError, check_policy
+from conftest import make_mlp_policy
 
 
 def test_good_policies_pass(mlp_policy, balancing_policy):

@@ -1,8 +1,8 @@
 import pytest
-from conftest import make_mlp_policy
 
 from agents.architecture import PolicyLoadError
 from agents.loading import load_policy
+from conftest import make_mlp_policy
 
 
 def test_state_dict_with_architecture_beside_it(tmp_path):

@@ -2,11 +2,11 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from conftest import make_mlp_policy
 from torch import nn
 
 from agents.architecture import PolicyLoadError
 from agents.policies import TorchModulePolicy
+from conftest import make_mlp_policy
 
 
 def test_save_and_load_round_trip(tmp_path):

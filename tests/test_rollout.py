@@ -3,10 +3,10 @@ import functools
 import gymnasium as gym
 import numpy as np
 import pytest
-from conftest import make_mlp_policy
 
 from attacks.base import Attack, ThreatModel
 from attacks.smoothing import GaussianSmoothing
+from conftest import make_mlp_policy
 from envs.batched import SerialBatchedEnv
 from envs.executors import InProcessExecutor, ProcessPoolExecutor
 from envs.factory import make_env
