@@ -4,7 +4,7 @@
 demo:
 	bash scripts/install.sh
 	.venv/bin/rlcert zoo list
-	.venv/bin/rlcert evaluate --policy zoo:cartpole5-dqn --env cartpole5 --episodes 1000 --out results/evaluate.json
+	.venv/bin/rlcert certify reward --policy zoo:cartpole5-ppo-sigma0.2 --episodes 10000 --budgets 0:1:0.2
 
 test:
 	bash scripts/install.sh dev,train
@@ -13,3 +13,4 @@ test:
 
 bench:
 	.venv/bin/python benchmarks/rollout_throughput.py
+	.venv/bin/python benchmarks/smoothing_certificate.py

@@ -79,6 +79,9 @@ class TorchModulePolicy:
                 f"{self.name or 'policy'} expects a batch of observations of shape "
                 f"(batch, {', '.join(map(str, shape))}), got {obs.shape}"
             )
+        if not np.isfinite(obs).all():
+            bad = np.flatnonzero(~np.isfinite(obs.reshape(len(obs), -1)).all(axis=1))
+            raise ValueError(f"observations contain NaN or inf (batch rows {bad[:5].tolist()}); check the env")
         with torch.no_grad():
             out = self.module(torch.from_numpy(obs))
         if self.output in ("q_values", "logits"):

@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from rlcert.config import RolloutOptions
+
 __all__ = [
     "CertifyRewardConfig",
     "CertifySmoothedActionsConfig",
@@ -20,7 +22,7 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class CertifyRewardConfig:
+class CertifyRewardConfig(RolloutOptions):
     """Certify a lower bound on the expected return of a Gaussian-smoothed policy under any adaptive
     l2 observation attack of total budget B (Kumar et al. 2022); statistical at confidence 1 - alpha."""
 
@@ -50,18 +52,8 @@ class CertifyRewardConfig:
     """Noise samples of the attack's expectation over noise."""
     undefended: str | None = None
     """Also attack this policy without smoothing (e.g. zoo:cartpole5-dqn), for comparison."""
-    seed: int = 0
-    """Seed of all episodes (clean, attacked)."""
-    workers: int = 1
-    """Worker processes."""
-    chunk_size: int = 250
-    """Episodes per chunk."""
-    checkpoint_dir: str | None = None
-    """Checkpoint the clean episodes here and resume from it."""
     out: str = "results/certify_reward.json"
     """Where to write the JSON report (the plot goes beside it as .png)."""
-    progress: bool = True
-    """Show progress bars."""
 
 
 @dataclass(frozen=True)
@@ -149,11 +141,46 @@ def _mean_and_stderr(values: np.ndarray) -> tuple[float, float]:
     return float(np.mean(values)), float(np.std(values, ddof=1) / np.sqrt(len(values))) if len(values) > 1 else 0.0
 
 
+def _attack_check(policy, env, budget, sigma, config, outcome, context, name) -> tuple[tuple[float, float], Any]:
+    """Mean (and standard error) of the outcome under the adaptive attack; smoothed when sigma > 0."""
+    from attacks import BudgetedSmoothedPGD, GaussianSmoothing
+    from envs import make_executor, run
+    from reports import Finding
+
+    episodes = run(
+        policy,
+        env,
+        config.attack_episodes,
+        attack=BudgetedSmoothedPGD(budget, sigma, noise_samples=config.attack_noise_samples),
+        defense=GaussianSmoothing(sigma) if sigma > 0 else None,
+        seed=config.seed + 1,
+        executor=make_executor(config.workers),
+        chunk_size=config.chunk_size,
+        progress=config.progress,
+    )
+    mean_and_stderr = _mean_and_stderr(outcome(episodes.returns))
+    method = "adaptive budgeted l2 PGD" + (" with expectation over noise" if sigma > 0 else ", no smoothing")
+    finding = Finding(
+        f"{name}@B={budget:g}",
+        mean_and_stderr[0],
+        "empirical",
+        method=method,
+        params={
+            **context,
+            "budget": budget,
+            "sigma": sigma,
+            "episodes": config.attack_episodes,
+            "noise_samples": config.attack_noise_samples if sigma > 0 else 1,
+        },
+    )
+    return mean_and_stderr, finding
+
+
 def certify_reward(config: CertifyRewardConfig) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from attacks import BudgetedSmoothedPGD, GaussianSmoothing
+    from attacks import GaussianSmoothing
     from certify.reward import binary_certificate, parse_budgets, reward_certificate
     from envs import make_executor, run
     from envs.factory import known_return_range
@@ -228,64 +255,25 @@ def certify_reward(config: CertifyRewardConfig) -> int:
     attacked: dict[float, tuple[float, float]] = {}
     undefended: dict[float, tuple[float, float]] = {}
     if config.attack_episodes > 0 and policy is not None:
-        for budget in budgets[budgets > 0]:
-            attack = BudgetedSmoothedPGD(float(budget), sigma, noise_samples=config.attack_noise_samples)
-            episodes = run(
-                policy,
-                env,
-                config.attack_episodes,
-                attack=attack,
-                defense=GaussianSmoothing(sigma),
-                seed=config.seed + 1,
-                executor=make_executor(config.workers),
-                chunk_size=config.chunk_size,
-                progress=config.progress,
+        for budget in (float(b) for b in budgets[budgets > 0]):
+            attacked[budget], finding = _attack_check(
+                policy, env, budget, sigma, config, outcome, context, f"attacked_mean_{unit}"
             )
-            attacked[float(budget)] = _mean_and_stderr(outcome(episodes.returns))
-            findings.append(
-                Finding(
-                    f"attacked_mean_{unit}@B={budget:g}",
-                    attacked[float(budget)][0],
-                    "empirical",
-                    method="adaptive budgeted l2 PGD with expectation over noise",
-                    params={
-                        **context,
-                        "budget": float(budget),
-                        "sigma": sigma,
-                        "episodes": config.attack_episodes,
-                        "noise_samples": config.attack_noise_samples,
-                    },
-                )
-            )
+            findings.append(finding)
             if config.undefended:
                 from agents import load_policy
 
-                plain = load_policy(config.undefended)
-                broken = run(
-                    plain,
+                undefended[budget], finding = _attack_check(
+                    load_policy(config.undefended),
                     env,
-                    config.attack_episodes,
-                    attack=BudgetedSmoothedPGD(float(budget), 0.0),
-                    seed=config.seed + 1,
-                    executor=make_executor(config.workers),
-                    chunk_size=config.chunk_size,
-                    progress=config.progress,
+                    budget,
+                    0.0,
+                    config,
+                    outcome,
+                    context | {"policy": config.undefended},
+                    f"undefended_attacked_mean_{unit}",
                 )
-                undefended[float(budget)] = _mean_and_stderr(outcome(broken.returns))
-                findings.append(
-                    Finding(
-                        f"undefended_attacked_mean_{unit}@B={budget:g}",
-                        undefended[float(budget)][0],
-                        "empirical",
-                        method="adaptive budgeted l2 PGD, no smoothing",
-                        params={
-                            **context,
-                            "policy": config.undefended,
-                            "budget": float(budget),
-                            "episodes": config.attack_episodes,
-                        },
-                    )
-                )
+                findings.append(finding)
     findings = [replace(f, versions=versions()) for f in findings]
     report = AuditReport(
         "rlcert certify reward",

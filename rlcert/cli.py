@@ -15,13 +15,13 @@ from rlcert.certify_commands import (
     certify_reward,
     certify_smoothed_actions,
 )
-from rlcert.config import add_dataclass_arguments, dataclass_from_args
+from rlcert.config import RolloutOptions, add_dataclass_arguments, dataclass_from_args
 
 __all__ = ["main", "EvaluateConfig", "ZooTrainConfig"]
 
 
 @dataclass(frozen=True)
-class EvaluateConfig:
+class EvaluateConfig(RolloutOptions):
     """Run a policy for N episodes and report its mean return (empirical)."""
 
     policy: str = "zoo:cartpole5-dqn"
@@ -30,20 +30,10 @@ class EvaluateConfig:
     """Env spec (a preset such as cartpole5, or a gymnasium id); defaults to a zoo agent's own env."""
     episodes: int = 1000
     """Number of episodes."""
-    seed: int = 0
-    """Seed of the run; with chunk-size it fixes every random draw, whatever the number of workers."""
-    workers: int = 1
-    """Worker processes (1 = in this process)."""
-    chunk_size: int = 250
-    """Episodes per chunk, run in lockstep with one batched policy call per step."""
     sigma: float = 0.0
     """If > 0, evaluate the Gaussian-smoothed policy (noise of this std on every raw frame)."""
-    checkpoint_dir: str | None = None
-    """Save finished chunks here and resume from the ones already there."""
     out: str = "results/evaluate.json"
     """Where to write the JSON report."""
-    progress: bool = True
-    """Show a progress bar."""
 
 
 @dataclass(frozen=True)

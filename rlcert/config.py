@@ -12,19 +12,39 @@ import typing
 from functools import cache
 from typing import Any, TypeVar
 
-__all__ = ["field_docs", "add_dataclass_arguments", "dataclass_from_args"]
+__all__ = ["RolloutOptions", "field_docs", "add_dataclass_arguments", "dataclass_from_args"]
 
 T = TypeVar("T")
 
 
+@dataclasses.dataclass(frozen=True)
+class RolloutOptions:
+    """How episodes are run; shared by every command that runs episodes."""
+
+    seed: int = 0
+    """Seed of the run; with chunk-size it fixes every random draw, whatever the number of workers."""
+    workers: int = 1
+    """Worker processes (1 = in this process)."""
+    chunk_size: int = 250
+    """Episodes per chunk, run in lockstep with one batched policy call per step."""
+    checkpoint_dir: str | None = None
+    """Save finished chunks here and resume from the ones already there."""
+    progress: bool = True
+    """Show progress bars."""
+
+
 @cache
 def field_docs(cls: type) -> dict[str, str]:
-    """The string literal under each field of a dataclass (its attribute docstring), by field name."""
+    """The string literal under each field of a dataclass (its attribute docstring), by field name,
+    including the fields it inherits."""
+    docs: dict[str, str] = {}
+    for base in reversed(cls.__mro__[1:]):
+        if dataclasses.is_dataclass(base):
+            docs.update(field_docs(base))
     try:
         tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
     except (OSError, TypeError):
-        return {}
-    docs: dict[str, str] = {}
+        return docs
     body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
     for node, following in zip(body, body[1:]):
         if (

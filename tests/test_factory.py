@@ -74,3 +74,13 @@ def test_freeway_250_truncates_after_250_agent_steps():
         _, _, terminated, truncated, _ = env.step(1)
         steps += 1
     assert truncated and steps == 250
+
+
+def test_known_return_ranges():
+    from envs.factory import known_return_range
+
+    assert known_return_range("cartpole5") == (0.0, 200.0)
+    assert known_return_range("CartPole-v1?max_steps=50") == (0.0, 50.0)
+    assert known_return_range("MountainCar-v0") == (-200.0, 0.0)
+    assert known_return_range("pong-1round") == (-1.0, 1.0)
+    assert known_return_range("Pendulum-v1") is None

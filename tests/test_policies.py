@@ -60,3 +60,10 @@ def test_a_network_that_cannot_process_its_observations_fails_at_load(tmp_path):
     arch["action_space"] = {"type": "discrete", "n": 3}
     with pytest.raises(PolicyLoadError, match="outputs"):
         TorchModulePolicy.from_architecture(arch, tmp_path / "w.pt")
+
+
+def test_nan_observations_are_refused():
+    obs = np.zeros((3, 5, 4), np.float32)
+    obs[1, 2, 0] = np.nan
+    with pytest.raises(ValueError, match=r"NaN or inf \(batch rows \[1\]\)"):
+        make_mlp_policy().act(obs)

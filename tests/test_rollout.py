@@ -141,3 +141,19 @@ def test_bad_arguments_fail_early(balancing_policy, kwargs, message):
 def test_wrong_observation_shape_names_both_shapes(mlp_policy):
     with pytest.raises(ValueError, match=r"\(5, 4\).*\(2,\)"):
         run(mlp_policy, "MountainCar-v0", 2)
+
+
+def test_stack_frames_rebuilds_what_the_policy_saw(balancing_policy):
+    from envs.rollout import stack_frames
+
+    eps = run(balancing_policy, "cartpole5?max_steps=15", 1, seed=3, record_steps=True)
+    stacks = stack_frames(eps.records[0].frames, 5)
+    assert stacks.shape == (15, 5, 4)
+    np.testing.assert_array_equal(stacks[0], np.repeat(eps.records[0].frames[:1], 5, axis=0))
+    np.testing.assert_array_equal(balancing_policy.act(stacks), eps.records[0].actions)
+
+
+def test_defense_noise_is_recorded_as_what_the_policy_saw(balancing_policy):
+    eps = run(balancing_policy, "cartpole5", 5, seed=3, record_steps=True, defense=GaussianSmoothing(0.3))
+    noise = np.concatenate([r.seen - r.frames for r in eps.records])
+    assert abs(noise.std() - 0.3) < 0.02 and abs(noise.mean()) < 0.02
