@@ -210,18 +210,19 @@ def certify_reward(config: CertifyRewardConfig) -> int:
         )
         returns = clean.returns
         subject = {"policy": config.policy, "env": env}
+    binary = config.success_min_return is not None
+    low = high = None
     if config.range is not None:
         low, high = _parse_range(config.range)
     elif env is not None and (known := known_return_range(env)) is not None:
         low, high = known
-    else:
+    elif not binary:
         raise ValueError("--range a:b is required: rlcert does not know the return range of this env")
-    binary = config.success_min_return is not None
     context = {"seed": config.seed} | subject
     if binary:
         successes = int(np.sum(returns >= config.success_min_return))
         cert = binary_certificate(successes, len(returns), sigma, budgets, config.alpha)
-        clean_value, unit = cert.success_rate, "P(success)"
+        clean_value, unit = cert.success_rate, "success_rate"
         findings = [
             Finding(
                 "clean_success_rate",
