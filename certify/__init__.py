@@ -1,5 +1,13 @@
 """Certificates: confidence bounds, policy-smoothing reward certificates, bound propagation, Lipschitz bounds."""
 
+from certify.action_certificates import (
+    ActionCertificate,
+    TrajectoryCertificate,
+    certified_radii,
+    certify_actions,
+    certify_trajectory,
+)
+from certify.bounds import UnsupportedLayerError, compute_bounds, margin_bounds
 from certify.confidence import (
     BAND_METHODS,
     clopper_pearson_lower,
@@ -20,6 +28,14 @@ from certify.reward import (
 )
 
 __all__ = [
+    "ActionCertificate",
+    "TrajectoryCertificate",
+    "certified_radii",
+    "certify_actions",
+    "certify_trajectory",
+    "UnsupportedLayerError",
+    "compute_bounds",
+    "margin_bounds",
     "BAND_METHODS",
     "clopper_pearson_lower",
     "clopper_pearson_upper",

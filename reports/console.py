@@ -22,7 +22,7 @@ def _number(value: float) -> str:
 def findings_table(findings: Iterable[Finding], title: str | None = None) -> Table:
     table = Table(title=title, show_lines=False)
     for column in ("finding", "value", "interval", "evidence", "method"):
-        table.add_column(column, justify="right" if column == "value" else "left")
+        table.add_column(column, justify="right" if column == "value" else "left", no_wrap=column == "finding")
     for f in findings:
         evidence = f.evidence.value + (f" ({f.confidence:.0%})" if f.confidence is not None else "")
         interval = f"[{_number(f.interval[0])}, {_number(f.interval[1])}]" if f.interval else ""

@@ -1,0 +1,350 @@
+"""Sound output bounds of policy networks over input balls: IBP, CROWN and α-CROWN.
+
+* IBP (interval bound propagation; Gowal et al. 2018): push an axis-aligned box through every layer.
+* CROWN (Zhang et al., NeurIPS 2018): bound each activation between two linear functions of its
+  pre-activation (adaptive lower slope for ReLU; parallel chord/tangent lines for Tanh), substitute
+  backward from the quantity of interest to the input, and take the worst case of the resulting
+  linear function over the input set in closed form (dual norms). Pre-activation bounds of every
+  activation layer come from the same backward substitution, layer by layer.
+* α-CROWN (Xu et al., ICLR 2021): the lower slope of each unstable ReLU may be any α ∈ [0, 1]; we
+  optimise it by projected gradient ascent on the bound itself, starting from CROWN's choice and
+  keeping the best bound seen, so it is never looser than CROWN.
+
+Input sets are ℓ∞ or ℓ2 balls of radius ε around each state, optionally intersected with the valid
+observation box (pixels in [0, 1]); bounds are batched over states. auto_LiRPA implements the same
+methods but its PyPI release does not import on torch 2.x, so rlcert carries this implementation.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+__all__ = ["SUPPORTED_LAYERS", "UnsupportedLayerError", "InputSet", "compute_bounds", "margin_bounds"]
+
+SUPPORTED_LAYERS = (nn.Linear, nn.Conv2d, nn.ReLU, nn.Tanh, nn.Flatten, nn.Identity)
+METHODS = ("ibp", "crown", "alpha-crown")
+
+
+class UnsupportedLayerError(TypeError):
+    """A layer bound propagation does not know how to relax."""
+
+
+def network_layers(module: nn.Module) -> list[nn.Module]:
+    """The layers of an ``nn.Sequential`` (nested ones flattened), checked against what we support."""
+    layers: list[nn.Module] = []
+    for layer in module.children() if isinstance(module, nn.Sequential) else [module]:
+        if isinstance(layer, nn.Sequential):
+            layers.extend(network_layers(layer))
+        elif isinstance(layer, SUPPORTED_LAYERS):
+            layers.append(layer)
+        else:
+            names = ", ".join(cls.__name__ for cls in SUPPORTED_LAYERS)
+            raise UnsupportedLayerError(f"cannot bound layer type {type(layer).__name__}; supported: {names}")
+    return layers
+
+
+@dataclass(frozen=True)
+class InputSet:
+    """The states an adversary may present: a norm ball around ``center``, intersected with a box."""
+
+    center: torch.Tensor
+    """(batch, *obs_shape) clean observations."""
+    eps: float | torch.Tensor
+    """Radius (a number, or one per state)."""
+    norm: str = "inf"
+    """"inf" or "2"."""
+    low: float | torch.Tensor | None = None
+    """Lower end of the valid observation box (e.g. 0 for pixels), or None."""
+    high: float | torch.Tensor | None = None
+    """Upper end of the valid observation box (e.g. 1 for pixels), or None."""
+
+    def __post_init__(self) -> None:
+        if self.norm not in ("inf", "2"):
+            raise ValueError(f"norm must be 'inf' or '2', got {self.norm!r}")
+        eps = torch.as_tensor(self.eps, dtype=self.center.dtype)
+        if not torch.all(torch.isfinite(eps)) or torch.any(eps < 0):
+            raise ValueError(f"eps must be finite and >= 0, got {self.eps!r}")
+
+    def _eps(self) -> torch.Tensor:
+        eps = torch.as_tensor(self.eps, dtype=self.center.dtype)
+        return eps.reshape(-1, *([1] * (self.center.dim() - 1))) if eps.dim() else eps
+
+    def box(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The smallest axis-aligned box containing the set (the ℓ2 ball lies in the ℓ∞ ball of radius ε)."""
+        lower, upper = self.center - self._eps(), self.center + self._eps()
+        if self.low is not None:
+            lower = torch.maximum(lower, torch.as_tensor(self.low, dtype=lower.dtype))
+        if self.high is not None:
+            upper = torch.minimum(upper, torch.as_tensor(self.high, dtype=upper.dtype))
+        return lower, upper
+
+    def minimum(self, weights: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        """min over the set of weights · x + bias, for weights (batch, specs, *obs_shape).
+
+        Both the norm ball and the box give a valid lower bound; the larger of the two is kept.
+        """
+        flat = weights.flatten(2)
+        at_center = torch.einsum("bsi,bi->bs", flat, self.center.flatten(1))
+        dual = flat.abs().sum(-1) if self.norm == "inf" else flat.norm(dim=-1)
+        eps = torch.as_tensor(self.eps, dtype=flat.dtype)
+        eps = eps.reshape(-1, 1) if eps.dim() else eps
+        ball = at_center - eps * dual
+        lower, upper = self.box()
+        box = (flat.clamp(min=0) * lower.flatten(1)[:, None]).sum(-1) + (
+            flat.clamp(max=0) * upper.flatten(1)[:, None]
+        ).sum(-1)
+        return torch.maximum(ball, box) + bias
+
+
+# -- activation relaxations: lower line a_L z + b_L <= act(z) <= a_U z + b_U on [l, u] ---------------------------
+
+
+def _relu_relaxation(lower: torch.Tensor, upper: torch.Tensor, alpha: torch.Tensor | None):
+    unstable = (lower < 0) & (upper > 0)
+    active = lower >= 0
+    width = (upper - lower).clamp_min(1e-12)
+    up_slope = torch.where(unstable, upper / width, active.to(lower.dtype))
+    up_bias = torch.where(unstable, -upper * lower / width, torch.zeros_like(lower))
+    if alpha is None:  # CROWN's adaptive choice: the lower line with the smaller area
+        alpha = (upper >= -lower).to(lower.dtype)
+    low_slope = torch.where(unstable, alpha, active.to(lower.dtype))
+    return low_slope, torch.zeros_like(lower), up_slope, up_bias
+
+
+def _tanh_extremes_of_gap(lower, upper, slope):
+    """Min and max over [l, u] of g(z) = tanh(z) − slope·z (critical points where tanh'(z) = slope)."""
+    candidates = [lower, upper]
+    root = torch.atanh(torch.sqrt((1 - slope).clamp(0.0, 1.0 - 1e-12)))
+    for z in (root, -root):
+        candidates.append(torch.where((z > lower) & (z < upper), z, lower))
+    values = torch.stack([torch.tanh(z) - slope * z for z in candidates])
+    return values.min(0).values, values.max(0).values
+
+
+def _tanh_relaxation(lower: torch.Tensor, upper: torch.Tensor):
+    """Two lines parallel to the chord, through the extremes of tanh minus the chord: sound and tight
+    on one side wherever tanh is convex or concave on [l, u]."""
+    width = upper - lower
+    narrow = width < 1e-6
+    slope = torch.where(
+        narrow, 1 - torch.tanh(lower) ** 2, (torch.tanh(upper) - torch.tanh(lower)) / width.clamp_min(1e-12)
+    )
+    gap_min, gap_max = _tanh_extremes_of_gap(lower, upper, slope)
+    # Float rounding in tanh must not break soundness: widen by a few ulps.
+    pad = 1e-6
+    return slope, gap_min - pad, slope, gap_max + pad
+
+
+# -- forward interval propagation ------------------------------------------------------------------------------
+
+
+def _ibp_layer(layer: nn.Module, lower: torch.Tensor, upper: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    if isinstance(layer, (nn.Linear, nn.Conv2d)):
+        center, radius = (upper + lower) / 2, (upper - lower) / 2
+        if isinstance(layer, nn.Linear):
+            mid = nn.functional.linear(center, layer.weight, layer.bias)
+            rad = nn.functional.linear(radius, layer.weight.abs())
+        else:
+            mid = layer(center)
+            rad = nn.functional.conv2d(
+                radius, layer.weight.abs(), None, layer.stride, layer.padding, layer.dilation, layer.groups
+            )
+        return mid - rad, mid + rad
+    if isinstance(layer, nn.Flatten):
+        return layer(lower), layer(upper)
+    if isinstance(layer, nn.Identity):
+        return lower, upper
+    return layer(lower), layer(upper)  # ReLU and Tanh are monotone
+
+
+# -- backward linear substitution ----------------------------------------------------------------------------
+
+
+def _backward(layers, shapes, relaxations, weights: torch.Tensor, input_set: InputSet) -> torch.Tensor:
+    """Lower bound of ``weights · output(layers)`` over the input set (weights: (batch, specs, *out_shape))."""
+    bias = torch.zeros(weights.shape[:2], dtype=weights.dtype)
+    for index in range(len(layers) - 1, -1, -1):
+        layer = layers[index]
+        if isinstance(layer, nn.Linear):
+            if layer.bias is not None:
+                bias = bias + weights @ layer.bias
+            weights = weights @ layer.weight
+        elif isinstance(layer, nn.Conv2d):
+            batch, specs = weights.shape[:2]
+            flat = weights.reshape(batch * specs, *weights.shape[2:])
+            if layer.bias is not None:
+                bias = bias + (weights.sum(dim=(-1, -2)) * layer.bias).sum(-1)
+            in_shape = shapes[index]
+            out = nn.functional.conv_transpose2d(
+                flat, layer.weight, None, layer.stride, layer.padding, 0, layer.groups, layer.dilation
+            )
+            pad_h, pad_w = in_shape[-2] - out.shape[-2], in_shape[-1] - out.shape[-1]
+            if pad_h or pad_w:  # input rows/columns the stride never reached get zero weight
+                out = nn.functional.pad(out, (0, pad_w, 0, pad_h))
+            weights = out.reshape(batch, specs, *in_shape)
+        elif isinstance(layer, nn.Flatten):
+            weights = weights.reshape(*weights.shape[:2], *shapes[index])
+        elif isinstance(layer, (nn.ReLU, nn.Tanh)):
+            low_slope, low_bias, up_slope, up_bias = relaxations[index]
+            positive, negative = weights.clamp(min=0), weights.clamp(max=0)
+            bias = (
+                bias
+                + (positive * low_bias[:, None]).flatten(2).sum(-1)
+                + (negative * up_bias[:, None]).flatten(2).sum(-1)
+            )
+            weights = positive * low_slope[:, None] + negative * up_slope[:, None]
+    return input_set.minimum(weights, bias)
+
+
+def _eye_spec(batch: int, shape: tuple[int, ...], dtype) -> torch.Tensor:
+    size = math.prod(shape)
+    return torch.eye(size, dtype=dtype).reshape(1, size, *shape).expand(batch, size, *shape)
+
+
+def _crown_relaxations(layers, shapes, input_set: InputSet, alphas=None, intermediate=None):
+    """Pre-activation bounds of every activation (CROWN, layer by layer) and their relaxations."""
+    relaxations: dict[int, tuple] = {}
+    bounds = intermediate if intermediate is not None else {}
+    batch = input_set.center.shape[0]
+    for index, layer in enumerate(layers):
+        if not isinstance(layer, (nn.ReLU, nn.Tanh)):
+            continue
+        if index not in bounds:
+            shape = shapes[index]
+            spec = _eye_spec(batch, shape, input_set.center.dtype)
+            lower = _backward(layers[:index], shapes, relaxations, spec, input_set).reshape(batch, *shape)
+            upper = -_backward(layers[:index], shapes, relaxations, -spec, input_set).reshape(batch, *shape)
+            ibp_lower, ibp_upper = _interval(layers[:index], input_set)
+            bounds[index] = (torch.maximum(lower, ibp_lower), torch.minimum(upper, ibp_upper))
+        lower, upper = bounds[index]
+        if isinstance(layer, nn.ReLU):
+            relaxations[index] = _relu_relaxation(lower, upper, None if alphas is None else alphas.get(index))
+        else:
+            relaxations[index] = _tanh_relaxation(lower, upper)
+    return relaxations, bounds
+
+
+def _interval(layers, input_set: InputSet) -> tuple[torch.Tensor, torch.Tensor]:
+    lower, upper = input_set.box()
+    for layer in layers:
+        lower, upper = _ibp_layer(layer, lower, upper)
+    return lower, upper
+
+
+def _shapes(layers, sample: torch.Tensor) -> list[tuple[int, ...]]:
+    """Input shape (without batch) of every layer, plus the output shape at the end."""
+    shapes, x = [], sample[:1]
+    with torch.no_grad():
+        for layer in layers:
+            shapes.append(tuple(x.shape[1:]))
+            x = layer(x)
+    shapes.append(tuple(x.shape[1:]))
+    return shapes
+
+
+def _lower_bound(module, input_set: InputSet, spec: torch.Tensor, method: str, alpha_steps: int, alpha_lr: float):
+    """Lower bounds of spec · f(x) over the input set; spec: (batch, specs, outputs)."""
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    layers = network_layers(module)
+    with torch.no_grad():
+        if method == "ibp":
+            lower, upper = _interval(layers, input_set)
+            return (spec.clamp(min=0) * lower[:, None]).sum(-1) + (spec.clamp(max=0) * upper[:, None]).sum(-1)
+        shapes = _shapes(layers, input_set.center)
+        relaxations, intermediate = _crown_relaxations(layers, shapes, input_set)
+        best = _backward(layers, shapes, relaxations, spec, input_set)
+    if method == "crown":
+        return best
+    # α-CROWN: optimise the lower slopes of unstable ReLUs (intermediate bounds stay CROWN's, which is sound).
+    alphas = {}
+    for index, (low_slope, *_rest) in relaxations.items():
+        if isinstance(layers[index], nn.ReLU):
+            alphas[index] = low_slope.clone().requires_grad_(True)
+    if not alphas:
+        return best
+    optimizer = torch.optim.Adam(list(alphas.values()), lr=alpha_lr)
+    for _ in range(alpha_steps):
+        optimizer.zero_grad()
+        relaxed, _ = _crown_relaxations(layers, shapes, input_set, alphas, intermediate)
+        bound = _backward(layers, shapes, relaxed, spec, input_set)
+        best = torch.maximum(best, bound.detach())
+        (-bound.sum()).backward()
+        optimizer.step()
+        with torch.no_grad():
+            for alpha in alphas.values():
+                alpha.clamp_(0.0, 1.0)
+    with torch.no_grad():
+        relaxed, _ = _crown_relaxations(layers, shapes, input_set, alphas, intermediate)
+        return torch.maximum(best, _backward(layers, shapes, relaxed, spec, input_set))
+
+
+def compute_bounds(
+    module: nn.Module,
+    x: torch.Tensor,
+    eps: float | torch.Tensor,
+    norm: str = "inf",
+    method: str = "crown",
+    low: float | None = None,
+    high: float | None = None,
+    alpha_steps: int = 20,
+    alpha_lr: float = 0.1,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sound (lower, upper) bounds on every output of ``module`` for all inputs in the ε-ball around x.
+
+    Args:
+        module: an ``nn.Sequential`` of Linear, Conv2d, ReLU, Tanh, Flatten and Identity layers.
+        x: (batch, *obs_shape) centers.
+        eps: radius (a number or one per state); ``norm``: "inf" or "2".
+        method: "ibp", "crown" or "alpha-crown".
+        low, high: the valid observation box the ball is intersected with (e.g. 0 and 1 for pixels).
+
+    Example:
+        >>> net = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 3))
+        >>> lower, upper = compute_bounds(net, torch.zeros(1, 2), 0.1)
+        >>> bool((lower <= net(torch.zeros(1, 2))).all() and (net(torch.zeros(1, 2)) <= upper).all())
+        True
+    """
+    x = torch.as_tensor(x, dtype=torch.float32)
+    input_set = InputSet(x, eps, norm, low, high)
+    with torch.no_grad():
+        outputs = module(x[:1]).shape[-1]
+    spec = torch.eye(outputs).expand(x.shape[0], outputs, outputs)
+    lower = _lower_bound(module, input_set, spec, method, alpha_steps, alpha_lr)
+    upper = -_lower_bound(module, input_set, -spec, method, alpha_steps, alpha_lr)
+    return lower.detach(), upper.detach()
+
+
+def margin_bounds(
+    module: nn.Module,
+    x: torch.Tensor,
+    eps: float | torch.Tensor,
+    norm: str = "inf",
+    method: str = "crown",
+    actions: torch.Tensor | None = None,
+    low: float | None = None,
+    high: float | None = None,
+    alpha_steps: int = 20,
+    alpha_lr: float = 0.1,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Lower bounds on score(a*) − score(a) for every a ≠ a* over the ε-ball, and the actions a*.
+
+    ``a*`` is the clean argmax unless ``actions`` is given. Returns ``(margins, actions)`` with margins of
+    shape (batch, n_actions − 1); a state is certified at ε when all of its margins are > 0.
+    """
+    x = torch.as_tensor(x, dtype=torch.float32)
+    with torch.no_grad():
+        scores = module(x)
+    if actions is None:
+        actions = scores.argmax(dim=1)
+    batch, n = scores.shape
+    others = torch.stack([torch.tensor([a for a in range(n) if a != int(top)]) for top in actions])
+    spec = torch.zeros(batch, n - 1, n)
+    spec.scatter_(2, actions.view(-1, 1, 1).expand(batch, n - 1, 1), 1.0)
+    spec.scatter_(2, others.unsqueeze(-1), -1.0)
+    input_set = InputSet(x, eps, norm, low, high)
+    return _lower_bound(module, input_set, spec, method, alpha_steps, alpha_lr).detach(), actions
