@@ -200,9 +200,14 @@ def _backward(layers, shapes, relaxations, weights: torch.Tensor, input_set: Inp
     return input_set.minimum(weights, bias)
 
 
-def _eye_spec(batch: int, shape: tuple[int, ...], dtype) -> torch.Tensor:
-    size = math.prod(shape)
-    return torch.eye(size, dtype=dtype).reshape(1, size, *shape).expand(batch, size, *shape)
+SPEC_CHUNK = 512
+
+
+def _eye_rows(batch: int, shape: tuple[int, ...], start: int, stop: int, dtype) -> torch.Tensor:
+    """Rows start..stop of the identity over a layer's neurons, as a (batch, rows, *shape) spec."""
+    rows = torch.zeros(stop - start, math.prod(shape), dtype=dtype)
+    rows[torch.arange(stop - start), torch.arange(start, stop)] = 1.0
+    return rows.reshape(1, stop - start, *shape).expand(batch, stop - start, *shape)
 
 
 def _crown_relaxations(layers, shapes, input_set: InputSet, alphas=None, intermediate=None):
@@ -213,11 +218,22 @@ def _crown_relaxations(layers, shapes, input_set: InputSet, alphas=None, interme
     for index, layer in enumerate(layers):
         if not isinstance(layer, (nn.ReLU, nn.Tanh)):
             continue
+        affine_prefix = not any(isinstance(layer, (nn.ReLU, nn.Tanh)) for layer in layers[:index])
+        if index not in bounds and affine_prefix and input_set.norm == "inf":
+            # Interval arithmetic is exact for an affine map of a box: no backward pass needed.
+            bounds[index] = _interval(layers[:index], input_set)
         if index not in bounds:
             shape = shapes[index]
-            spec = _eye_spec(batch, shape, input_set.center.dtype)
-            lower = _backward(layers[:index], shapes, relaxations, spec, input_set).reshape(batch, *shape)
-            upper = -_backward(layers[:index], shapes, relaxations, -spec, input_set).reshape(batch, *shape)
+            size = math.prod(shape)
+            lower, upper = torch.empty(batch, size), torch.empty(batch, size)
+            # One backward pass per chunk of neurons keeps memory at chunk x input size (Nature-CNN on CPU).
+            for start in range(0, size, SPEC_CHUNK):
+                spec = _eye_rows(batch, shape, start, min(start + SPEC_CHUNK, size), input_set.center.dtype)
+                lower[:, start : start + len(spec[0])] = _backward(layers[:index], shapes, relaxations, spec, input_set)
+                upper[:, start : start + len(spec[0])] = -_backward(
+                    layers[:index], shapes, relaxations, -spec, input_set
+                )
+            lower, upper = lower.reshape(batch, *shape), upper.reshape(batch, *shape)
             ibp_lower, ibp_upper = _interval(layers[:index], input_set)
             bounds[index] = (torch.maximum(lower, ibp_lower), torch.minimum(upper, ibp_upper))
         lower, upper = bounds[index]
