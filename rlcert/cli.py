@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from rlcert.bounds_commands import CertifyActionsConfig, certify_actions_command
 from rlcert.certify_commands import (
     CertifyRewardConfig,
     CertifySmoothedActionsConfig,
@@ -161,7 +162,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_dataclass_arguments(evaluate, EvaluateConfig)
     certify = commands.add_parser("certify", help="certificates (smoothing reward bounds, per-state radii)")
     certify_commands = certify.add_subparsers(dest="certify_command", required=True)
-    for name, config_class in (("reward", CertifyRewardConfig), ("smoothed-actions", CertifySmoothedActionsConfig)):
+    for name, config_class in (
+        ("reward", CertifyRewardConfig),
+        ("smoothed-actions", CertifySmoothedActionsConfig),
+        ("actions", CertifyActionsConfig),
+    ):
         doc = " ".join(config_class.__doc__.split())
         add_dataclass_arguments(certify_commands.add_parser(name, help=doc, description=doc), config_class)
     zoo = commands.add_parser("zoo", help="the bundled agent zoo")
@@ -175,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from agents.architecture import PolicyLoadError
+    from certify.bounds import UnsupportedLayerError
     from envs.checkpoint import CheckpointMismatchError
     from envs.factory import UnknownEnvError
 
@@ -184,11 +190,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "certify":
             if args.certify_command == "reward":
                 return certify_reward(dataclass_from_args(CertifyRewardConfig, args))
+            if args.certify_command == "actions":
+                return certify_actions_command(dataclass_from_args(CertifyActionsConfig, args))
             return certify_smoothed_actions(dataclass_from_args(CertifySmoothedActionsConfig, args))
         if args.zoo_command == "list":
             return _zoo_list()
         return _zoo_train(dataclass_from_args(ZooTrainConfig, args))
-    except (PolicyLoadError, UnknownEnvError, CheckpointMismatchError, ValueError, KeyError, RuntimeError) as exc:
+    except (
+        PolicyLoadError,
+        UnknownEnvError,
+        CheckpointMismatchError,
+        UnsupportedLayerError,
+        ValueError,
+        KeyError,
+        RuntimeError,
+    ) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
         print(f"rlcert: error: {message}", file=sys.stderr)
         return 2
