@@ -18,6 +18,7 @@ from certify.confidence import (
     survival_lower_band,
 )
 from certify.crop import SmoothedActionCertificate, smoothed_action_certificate, visited_state_certificate
+from certify.lipschitz import layer_operator_norm, lipschitz_upper_bound
 from certify.reward import (
     BinaryCertificate,
     RewardCertificate,
@@ -36,6 +37,8 @@ __all__ = [
     "UnsupportedLayerError",
     "compute_bounds",
     "margin_bounds",
+    "layer_operator_norm",
+    "lipschitz_upper_bound",
     "BAND_METHODS",
     "clopper_pearson_lower",
     "clopper_pearson_upper",
