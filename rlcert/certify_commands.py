@@ -304,16 +304,16 @@ def certify_reward(config: CertifyRewardConfig) -> int:
         title=f"certified {'success probability' if binary else 'expected return'} "
         f"(statistical, confidence {1 - config.alpha:.0%}) · clean smoothed {clean_value:.4g}"
     )
-    for column in ("budget B", "certified", "attacked (empirical)", "undefended attacked (empirical)"):
+    overlays = [
+        (name, data)
+        for name, data in (("attacked (empirical)", attacked), ("undefended attacked (empirical)", undefended))
+        if data
+    ]
+    for column in ("budget B", "certified", *(name for name, _ in overlays)):
         table.add_column(column, justify="right")
     for budget, value in zip(budgets, cert.certified):
-        a, u = attacked.get(float(budget)), undefended.get(float(budget))
-        table.add_row(
-            f"{budget:g}",
-            f"{value:.4g}",
-            f"{a[0]:.4g} ± {1.96 * a[1]:.2g}" if a else "",
-            f"{u[0]:.4g} ± {1.96 * u[1]:.2g}" if u else "",
-        )
+        cells = [data.get(float(budget)) for _, data in overlays]
+        table.add_row(f"{budget:g}", f"{value:.4g}", *(f"{c[0]:.4g} ± {1.96 * c[1]:.2g}" if c else "" for c in cells))
     console = Console()
     console.print(table)
     console.print(f"report written to {path}, plot to {plot}")
