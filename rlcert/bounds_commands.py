@@ -20,7 +20,9 @@ class CertifyActionsConfig:
     env: str | None = None
     """Env spec; defaults to a zoo agent's own env."""
     eps: str = "0.001,0.01,0.05"
-    """Per-step perturbation sizes (comma list), in normalized observation units (1/255 for a pixel level)."""
+    """Perturbation sizes (comma list) in normalized observation units (1/255 = one pixel level). State
+    fractions and radii bound the whole policy observation; the trajectory certificates treat eps as a
+    per-frame budget (for l2 that is sqrt(stack) * eps on a stacked observation)."""
     norm: str = "inf"
     """Norm of the perturbation: inf or 2."""
     method: str = "crown"
