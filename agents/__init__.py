@@ -1,7 +1,7 @@
 """Policies: adapters (zoo, Stable-Baselines3, torch state_dict), the bundled agent zoo, and trainers."""
 
 from agents.architecture import PolicyLoadError
-from agents.loading import load_policy
+from agents.loading import load_policy, policy_env
 from agents.policies import TorchModulePolicy
 from agents.recipes import RECIPES, ZooRecipe
 from agents.sb3 import load_sb3_zip
@@ -10,6 +10,7 @@ from agents.zoo import ZooEntry, load_zoo_policy, zoo_entries, zoo_entry
 __all__ = [
     "PolicyLoadError",
     "load_policy",
+    "policy_env",
     "TorchModulePolicy",
     "RECIPES",
     "ZooRecipe",

@@ -17,9 +17,9 @@ from pathlib import Path
 from agents.architecture import PolicyLoadError, read_architecture
 from agents.policies import TorchModulePolicy
 from agents.sb3 import load_sb3_zip
-from agents.zoo import load_zoo_policy
+from agents.zoo import load_zoo_policy, zoo_entry
 
-__all__ = ["load_policy"]
+__all__ = ["load_policy", "policy_env"]
 
 
 def load_policy(reference: str | Path, architecture: str | Path | None = None) -> TorchModulePolicy:
@@ -50,3 +50,13 @@ def load_policy(reference: str | Path, architecture: str | Path | None = None) -
         f"cannot tell what kind of policy {text!r} is: use zoo:NAME, an SB3 .zip, or a .pt state_dict "
         "with an architecture JSON"
     )
+
+
+def policy_env(reference: str | Path, env: str | None) -> str:
+    """The env to run a policy in: ``env`` if given, else the env a zoo agent was trained on."""
+    if env is not None:
+        return env
+    text = str(reference)
+    if not text.startswith("zoo:"):
+        raise ValueError("--env is required for a policy that is not from the zoo")
+    return zoo_entry(text[len("zoo:") :]).env

@@ -161,9 +161,9 @@ def resolve_env_spec(spec: str | EnvSpec) -> EnvSpec:
         extra = text.partition("?")[2]
         text = base + (("&" if "?" in base else "?") + extra if extra else "")
     gym_id, _, query = text.partition("?")
-    registered = _registered_ids()
+    _register_ale()
     if gym_id not in gym.registry:
-        candidates = list(PRESETS) + registered
+        candidates = list(PRESETS) + _registered_ids()
         close = difflib.get_close_matches(gym_id, candidates, n=4, cutoff=0.5)
         close += [c for c in candidates if gym_id.lower() in c.lower() and c not in close][: 4 - len(close)]
         hint = f"; closest valid names: {', '.join(close)}" if close else f"; presets: {', '.join(PRESETS)}"

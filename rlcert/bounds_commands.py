@@ -41,7 +41,7 @@ def certify_actions_command(config: CertifyActionsConfig) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from agents import load_policy, zoo_entry
+    from agents import load_policy, policy_env
     from certify.action_certificates import certified_radii, certify_actions, certify_trajectory
     from envs.factory import resolve_env_spec
     from envs.rollout import run, stack_frames
@@ -49,10 +49,7 @@ def certify_actions_command(config: CertifyActionsConfig) -> int:
     from rlcert import versions
 
     policy = load_policy(config.policy)
-    env = config.env or (zoo_entry(config.policy[4:]).env if config.policy.startswith("zoo:") else None)
-    if env is None:
-        raise ValueError("--env is required for a policy that is not from the zoo")
-    spec = resolve_env_spec(env)
+    spec = resolve_env_spec(policy_env(config.policy, config.env))
     low, high = (0.0, 1.0) if spec.atari else (None, None)  # pixels stay in [0, 1]
     eps_values = [float(x) for x in config.eps.split(",") if x.strip()]
     findings, rows = [], []

@@ -121,14 +121,11 @@ def _zoo_meta(policy: str) -> dict[str, Any] | None:
 
 
 def _resolve_policy_env_sigma(policy_ref: str, env: str | None, sigma: float | None) -> tuple[Any, str, float]:
-    from agents import load_policy
+    from agents import load_policy, policy_env
 
     meta = _zoo_meta(policy_ref)
     policy = load_policy(policy_ref)
-    if env is None:
-        if meta is None:
-            raise ValueError("--env is required for a policy that is not from the zoo")
-        env = meta["env"]
+    env = policy_env(policy_ref, env)
     if sigma is None:
         trained = (meta or {}).get("training", {}).get("noise_sigma", 0.0)
         if not trained:

@@ -52,18 +52,14 @@ class ZooTrainConfig:
 def _evaluate(config: EvaluateConfig) -> int:
     from rich.console import Console
 
-    from agents import load_policy, zoo_entry
+    from agents import load_policy, policy_env
     from attacks import GaussianSmoothing
     from envs import make_executor, run
     from reports import AuditReport, Finding, findings_table, summary_table
     from rlcert import versions
 
     policy = load_policy(config.policy)
-    env = config.env
-    if env is None:
-        if not config.policy.startswith("zoo:"):
-            raise ValueError("--env is required for a policy that is not from the zoo")
-        env = zoo_entry(config.policy[len("zoo:") :]).env
+    env = policy_env(config.policy, config.env)
     if not config.sigma >= 0:
         raise ValueError(f"sigma must be >= 0 (0 = no smoothing), got {config.sigma}")
     defense = GaussianSmoothing(config.sigma) if config.sigma > 0 else None
