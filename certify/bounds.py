@@ -5,14 +5,18 @@
   pre-activation (adaptive lower slope for ReLU; parallel chord/tangent lines for Tanh), substitute
   backward from the quantity of interest to the input, and take the worst case of the resulting
   linear function over the input set in closed form (dual norms). Pre-activation bounds of every
-  activation layer come from the same backward substitution, layer by layer.
+  activation layer come from the same backward substitution, layer by layer; for convolutional
+  layers the backward weights are kept as local patches (``certify.conv_patches``), and a ReLU neuron
+  whose interval bounds already prove it stable gets no backward pass (its relaxation is exact).
 * α-CROWN (Xu et al., ICLR 2021): the lower slope of each unstable ReLU may be any α ∈ [0, 1]; we
   optimise it by projected gradient ascent on the bound itself, starting from CROWN's choice and
   keeping the best bound seen, so it is never looser than CROWN.
 
 Input sets are ℓ∞ or ℓ2 balls of radius ε around each state, optionally intersected with the valid
-observation box (pixels in [0, 1]); bounds are batched over states. auto_LiRPA implements the same
-methods but its PyPI release does not import on torch 2.x, so rlcert carries this implementation.
+observation box (pixels in [0, 1]); bounds are batched over states. Networks are ``nn.Sequential``
+stacks of the layers in ``SUPPORTED_LAYERS`` (eval-mode BatchNorm folded, ``certify.layers``).
+auto_LiRPA implements the same methods but its PyPI release does not import on torch 2.x, so rlcert
+carries this implementation.
 """
 
 from __future__ import annotations
@@ -23,28 +27,20 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-__all__ = ["SUPPORTED_LAYERS", "UnsupportedLayerError", "InputSet", "compute_bounds", "margin_bounds"]
+from certify.conv_patches import patch_lower_bounds, patches_apply
+from certify.layers import SUPPORTED_LAYERS, UnsupportedLayerError, is_activation, network_layers
+from certify.relaxations import activation_relaxation
 
-SUPPORTED_LAYERS = (nn.Linear, nn.Conv2d, nn.ReLU, nn.Tanh, nn.Flatten, nn.Identity)
+__all__ = [
+    "SUPPORTED_LAYERS",
+    "UnsupportedLayerError",
+    "network_layers",
+    "InputSet",
+    "compute_bounds",
+    "margin_bounds",
+]
+
 METHODS = ("ibp", "crown", "alpha-crown")
-
-
-class UnsupportedLayerError(TypeError):
-    """A layer bound propagation does not know how to relax."""
-
-
-def network_layers(module: nn.Module) -> list[nn.Module]:
-    """The layers of an ``nn.Sequential`` (nested ones flattened), checked against what we support."""
-    layers: list[nn.Module] = []
-    for layer in module.children() if isinstance(module, nn.Sequential) else [module]:
-        if isinstance(layer, nn.Sequential):
-            layers.extend(network_layers(layer))
-        elif isinstance(layer, SUPPORTED_LAYERS):
-            layers.append(layer)
-        else:
-            names = ", ".join(cls.__name__ for cls in SUPPORTED_LAYERS)
-            raise UnsupportedLayerError(f"cannot bound layer type {type(layer).__name__}; supported: {names}")
-    return layers
 
 
 @dataclass(frozen=True)
@@ -100,45 +96,6 @@ class InputSet:
         return torch.maximum(ball, box) + bias
 
 
-# -- activation relaxations: lower line a_L z + b_L <= act(z) <= a_U z + b_U on [l, u] ---------------------------
-
-
-def _relu_relaxation(lower: torch.Tensor, upper: torch.Tensor, alpha: torch.Tensor | None):
-    unstable = (lower < 0) & (upper > 0)
-    active = lower >= 0
-    width = (upper - lower).clamp_min(1e-12)
-    up_slope = torch.where(unstable, upper / width, active.to(lower.dtype))
-    up_bias = torch.where(unstable, -upper * lower / width, torch.zeros_like(lower))
-    if alpha is None:  # CROWN's adaptive choice: the lower line with the smaller area
-        alpha = (upper >= -lower).to(lower.dtype)
-    low_slope = torch.where(unstable, alpha, active.to(lower.dtype))
-    return low_slope, torch.zeros_like(lower), up_slope, up_bias
-
-
-def _tanh_extremes_of_gap(lower, upper, slope):
-    """Min and max over [l, u] of g(z) = tanh(z) − slope·z (critical points where tanh'(z) = slope)."""
-    candidates = [lower, upper]
-    root = torch.atanh(torch.sqrt((1 - slope).clamp(0.0, 1.0 - 1e-12)))
-    for z in (root, -root):
-        candidates.append(torch.where((z > lower) & (z < upper), z, lower))
-    values = torch.stack([torch.tanh(z) - slope * z for z in candidates])
-    return values.min(0).values, values.max(0).values
-
-
-def _tanh_relaxation(lower: torch.Tensor, upper: torch.Tensor):
-    """Two lines parallel to the chord, through the extremes of tanh minus the chord: sound and tight
-    on one side wherever tanh is convex or concave on [l, u]."""
-    width = upper - lower
-    narrow = width < 1e-6
-    slope = torch.where(
-        narrow, 1 - torch.tanh(lower) ** 2, (torch.tanh(upper) - torch.tanh(lower)) / width.clamp_min(1e-12)
-    )
-    gap_min, gap_max = _tanh_extremes_of_gap(lower, upper, slope)
-    # Float rounding in tanh must not break soundness: widen by a few ulps.
-    pad = 1e-6
-    return slope, gap_min - pad, slope, gap_max + pad
-
-
 # -- forward interval propagation ------------------------------------------------------------------------------
 
 
@@ -164,31 +121,31 @@ def _ibp_layer(layer: nn.Module, lower: torch.Tensor, upper: torch.Tensor) -> tu
 # -- backward linear substitution ----------------------------------------------------------------------------
 
 
+def linear_transpose(layer: nn.Module, weights: torch.Tensor, in_shape, kernel: torch.Tensor | None = None):
+    """Weights (batch, specs, *out_shape) on a linear or reshape layer's output, pulled back to its input
+    (w ↦ wᵀA for the layer's linear part A; ``kernel`` replaces the layer's weight, e.g. by |W|)."""
+    kernel = layer.weight if kernel is None and isinstance(layer, (nn.Linear, nn.Conv2d)) else kernel
+    if isinstance(layer, nn.Linear):
+        return weights @ kernel
+    if isinstance(layer, nn.Conv2d):
+        batch, specs = weights.shape[:2]
+        flat = weights.reshape(batch * specs, *weights.shape[2:])
+        out = nn.functional.conv_transpose2d(
+            flat, kernel, None, layer.stride, layer.padding, 0, layer.groups, layer.dilation
+        )
+        pad_h, pad_w = in_shape[-2] - out.shape[-2], in_shape[-1] - out.shape[-1]
+        if pad_h or pad_w:  # input rows/columns the stride never reached get zero weight
+            out = nn.functional.pad(out, (0, pad_w, 0, pad_h))
+        return out.reshape(batch, specs, *in_shape)
+    return weights.reshape(*weights.shape[:2], *in_shape)  # Flatten and Identity
+
+
 def _backward(layers, shapes, relaxations, weights: torch.Tensor, input_set: InputSet) -> torch.Tensor:
     """Lower bound of ``weights · output(layers)`` over the input set (weights: (batch, specs, *out_shape))."""
     bias = torch.zeros(weights.shape[:2], dtype=weights.dtype)
     for index in range(len(layers) - 1, -1, -1):
         layer = layers[index]
-        if isinstance(layer, nn.Linear):
-            if layer.bias is not None:
-                bias = bias + weights @ layer.bias
-            weights = weights @ layer.weight
-        elif isinstance(layer, nn.Conv2d):
-            batch, specs = weights.shape[:2]
-            flat = weights.reshape(batch * specs, *weights.shape[2:])
-            if layer.bias is not None:
-                bias = bias + (weights.sum(dim=(-1, -2)) * layer.bias).sum(-1)
-            in_shape = shapes[index]
-            out = nn.functional.conv_transpose2d(
-                flat, layer.weight, None, layer.stride, layer.padding, 0, layer.groups, layer.dilation
-            )
-            pad_h, pad_w = in_shape[-2] - out.shape[-2], in_shape[-1] - out.shape[-1]
-            if pad_h or pad_w:  # input rows/columns the stride never reached get zero weight
-                out = nn.functional.pad(out, (0, pad_w, 0, pad_h))
-            weights = out.reshape(batch, specs, *in_shape)
-        elif isinstance(layer, nn.Flatten):
-            weights = weights.reshape(*weights.shape[:2], *shapes[index])
-        elif isinstance(layer, (nn.ReLU, nn.Tanh)):
+        if is_activation(layer):
             low_slope, low_bias, up_slope, up_bias = relaxations[index]
             positive, negative = weights.clamp(min=0), weights.clamp(max=0)
             bias = (
@@ -197,50 +154,95 @@ def _backward(layers, shapes, relaxations, weights: torch.Tensor, input_set: Inp
                 + (negative * up_bias[:, None]).flatten(2).sum(-1)
             )
             weights = positive * low_slope[:, None] + negative * up_slope[:, None]
+            continue
+        if getattr(layer, "bias", None) is not None:
+            if isinstance(layer, nn.Linear):
+                bias = bias + weights @ layer.bias
+            else:
+                bias = bias + (weights.sum(dim=(-1, -2)) * layer.bias).sum(-1)
+        weights = linear_transpose(layer, weights, shapes[index])
     return input_set.minimum(weights, bias)
 
 
 SPEC_CHUNK = 512
 
 
-def _eye_rows(batch: int, shape: tuple[int, ...], start: int, stop: int, dtype) -> torch.Tensor:
-    """Rows start..stop of the identity over a layer's neurons, as a (batch, rows, *shape) spec."""
-    rows = torch.zeros(stop - start, math.prod(shape), dtype=dtype)
-    rows[torch.arange(stop - start), torch.arange(start, stop)] = 1.0
-    return rows.reshape(1, stop - start, *shape).expand(batch, stop - start, *shape)
+def _unit_rows(batch: int, shape: tuple[int, ...], neurons: torch.Tensor, dtype) -> torch.Tensor:
+    """The identity rows of some of a layer's neurons, as a (batch, rows, *shape) spec."""
+    rows = torch.zeros(len(neurons), math.prod(shape), dtype=dtype)
+    rows[torch.arange(len(neurons)), neurons] = 1.0
+    return rows.reshape(1, len(neurons), *shape).expand(batch, len(neurons), *shape)
+
+
+def _subset(input_set: InputSet, relaxations: dict, rows: slice):
+    """The input set and relaxations of some of the states."""
+    batch = input_set.center.shape[0]
+
+    def cut(value):
+        if isinstance(value, torch.Tensor) and value.dim() and value.shape[0] == batch:
+            return value[rows]
+        return value
+
+    part = InputSet(input_set.center[rows], cut(torch.as_tensor(input_set.eps)), input_set.norm,
+                    cut(input_set.low), cut(input_set.high))
+    return part, {index: tuple(term[rows] for term in terms) for index, terms in relaxations.items()}
+
+
+def _tightest_interval(layers, index: int, input_set: InputSet, bounds: dict):
+    """Interval bounds of the pre-activation of ``layers[index]``: plain IBP from the input, intersected
+    with one interval step from the previous activation's (tighter, CROWN) bounds."""
+    lower, upper = _interval(layers[:index], input_set)
+    previous = [position for position in bounds if position < index]
+    if previous:
+        position = max(previous)
+        step_lower, step_upper = (layers[position](end) for end in bounds[position])  # monotone activations
+        for layer in layers[position + 1 : index]:
+            step_lower, step_upper = _ibp_layer(layer, step_lower, step_upper)
+        lower, upper = torch.maximum(lower, step_lower), torch.minimum(upper, step_upper)
+    return lower, upper
+
+
+def _dense_crown_bounds(layers, shapes, relaxations, index, input_set, interval):
+    """CROWN bounds of the pre-activation of ``layers[index]`` by generic backward passes.
+
+    A ReLU neuron that the interval already proves stable (in every state) keeps its interval bounds:
+    its relaxation is exact whatever the bounds, so a backward pass for it would be wasted.
+    """
+    shape, batch = shapes[index], input_set.center.shape[0]
+    lower, upper = (end.flatten(1).clone() for end in interval)
+    if isinstance(layers[index], nn.ReLU):
+        neurons = torch.nonzero(((lower < 0) & (upper > 0)).any(dim=0)).flatten()
+    else:
+        neurons = torch.arange(lower.shape[1])
+    # One backward pass per chunk of neurons keeps memory at chunk x input size (Nature-CNN on CPU).
+    for chunk in torch.split(neurons, SPEC_CHUNK):
+        spec = _unit_rows(batch, shape, chunk, input_set.center.dtype)
+        chunk_lower = _backward(layers[:index], shapes, relaxations, spec, input_set)
+        chunk_upper = -_backward(layers[:index], shapes, relaxations, -spec, input_set)
+        lower[:, chunk] = torch.maximum(lower[:, chunk], chunk_lower)
+        upper[:, chunk] = torch.minimum(upper[:, chunk], chunk_upper)
+    return lower.reshape(batch, *shape), upper.reshape(batch, *shape)
 
 
 def _crown_relaxations(layers, shapes, input_set: InputSet, alphas=None, intermediate=None):
     """Pre-activation bounds of every activation (CROWN, layer by layer) and their relaxations."""
     relaxations: dict[int, tuple] = {}
     bounds = intermediate if intermediate is not None else {}
-    batch = input_set.center.shape[0]
     for index, layer in enumerate(layers):
-        if not isinstance(layer, (nn.ReLU, nn.Tanh)):
+        if not is_activation(layer):
             continue
-        affine_prefix = not any(isinstance(layer, (nn.ReLU, nn.Tanh)) for layer in layers[:index])
-        if index not in bounds and affine_prefix and input_set.norm == "inf":
-            # Interval arithmetic is exact for an affine map of a box: no backward pass needed.
-            bounds[index] = _interval(layers[:index], input_set)
         if index not in bounds:
-            shape = shapes[index]
-            size = math.prod(shape)
-            lower, upper = torch.empty(batch, size), torch.empty(batch, size)
-            # One backward pass per chunk of neurons keeps memory at chunk x input size (Nature-CNN on CPU).
-            for start in range(0, size, SPEC_CHUNK):
-                spec = _eye_rows(batch, shape, start, min(start + SPEC_CHUNK, size), input_set.center.dtype)
-                lower[:, start : start + len(spec[0])] = _backward(layers[:index], shapes, relaxations, spec, input_set)
-                upper[:, start : start + len(spec[0])] = -_backward(
-                    layers[:index], shapes, relaxations, -spec, input_set
-                )
-            lower, upper = lower.reshape(batch, *shape), upper.reshape(batch, *shape)
-            ibp_lower, ibp_upper = _interval(layers[:index], input_set)
-            bounds[index] = (torch.maximum(lower, ibp_lower), torch.minimum(upper, ibp_upper))
+            interval = _tightest_interval(layers, index, input_set, bounds)
+            affine_prefix = not any(is_activation(previous) for previous in layers[:index])
+            if affine_prefix and input_set.norm == "inf":
+                bounds[index] = interval  # interval arithmetic is exact for an affine map of a box
+            elif patches_apply(layers, shapes, index):
+                lower, upper = patch_lower_bounds(layers, shapes, relaxations, index, input_set, _subset)
+                bounds[index] = (torch.maximum(lower, interval[0]), torch.minimum(upper, interval[1]))
+            else:
+                bounds[index] = _dense_crown_bounds(layers, shapes, relaxations, index, input_set, interval)
         lower, upper = bounds[index]
-        if isinstance(layer, nn.ReLU):
-            relaxations[index] = _relu_relaxation(lower, upper, None if alphas is None else alphas.get(index))
-        else:
-            relaxations[index] = _tanh_relaxation(lower, upper)
+        relaxations[index] = activation_relaxation(layer, lower, upper, None if alphas is None else alphas.get(index))
     return relaxations, bounds
 
 
@@ -251,7 +253,7 @@ def _interval(layers, input_set: InputSet) -> tuple[torch.Tensor, torch.Tensor]:
     return lower, upper
 
 
-def _shapes(layers, sample: torch.Tensor) -> list[tuple[int, ...]]:
+def layer_shapes(layers, sample: torch.Tensor) -> list[tuple[int, ...]]:
     """Input shape (without batch) of every layer, plus the output shape at the end."""
     shapes, x = [], sample[:1]
     with torch.no_grad():
@@ -260,6 +262,14 @@ def _shapes(layers, sample: torch.Tensor) -> list[tuple[int, ...]]:
             x = layer(x)
     shapes.append(tuple(x.shape[1:]))
     return shapes
+
+
+def preactivation_bounds(layers, shapes, input_set: InputSet, method: str = "crown") -> dict[int, tuple]:
+    """{index of each activation: (lower, upper) bounds of its input over the input set} by IBP or CROWN."""
+    if method == "ibp":
+        activations = [index for index, layer in enumerate(layers) if is_activation(layer)]
+        return {index: _interval(layers[:index], input_set) for index in activations}
+    return _crown_relaxations(layers, shapes, input_set)[1]
 
 
 def _lower_bound(module, input_set: InputSet, spec: torch.Tensor, method: str, alpha_steps: int, alpha_lr: float):
@@ -271,7 +281,7 @@ def _lower_bound(module, input_set: InputSet, spec: torch.Tensor, method: str, a
         if method == "ibp":
             lower, upper = _interval(layers, input_set)
             return (spec.clamp(min=0) * lower[:, None]).sum(-1) + (spec.clamp(max=0) * upper[:, None]).sum(-1)
-        shapes = _shapes(layers, input_set.center)
+        shapes = layer_shapes(layers, input_set.center)
         relaxations, intermediate = _crown_relaxations(layers, shapes, input_set)
         best = _backward(layers, shapes, relaxations, spec, input_set)
     if method == "crown":

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 
-from certify.lipschitz import layer_operator_norm, lipschitz_upper_bound
+from certify.lipschitz import layer_operator_norm, lipschitz_upper_bound, local_lipschitz_bound
 
 
 def conv_matrix(layer, shape):
@@ -52,3 +52,68 @@ def test_no_pair_of_inputs_stretches_more_than_the_bound(seed, norm):
 def test_bad_norm():
     with pytest.raises(ValueError, match="norm must be"):
         layer_operator_norm(nn.Linear(2, 2), "1")
+
+
+def lipschitz_net(seed, activation):
+    torch.manual_seed(seed)
+    return nn.Sequential(
+        nn.Conv2d(1, 3, 3, stride=2, padding=1), activation(), nn.Flatten(), nn.Linear(27, 6), activation(),
+        nn.Linear(6, 3),
+    )  # fmt: skip
+
+
+@given(
+    seed=st.integers(0, 1000),
+    activation=st.sampled_from([nn.ReLU, nn.Tanh]),
+    norm=st.sampled_from(["2", "inf"]),
+    eps=st.floats(0.01, 0.5),
+)
+def test_local_bound_holds_for_every_sampled_pair_and_gradient_in_the_ball(seed, activation, norm, eps):
+    module = lipschitz_net(seed, activation)
+    x = torch.randn(1, 1, 5, 5)
+    local = float(local_lipschitz_bound(module, x, eps, norm)[0])
+    order = float("inf") if norm == "inf" else 2
+    generator = torch.Generator().manual_seed(seed)
+
+    def inside(count):
+        step = 2 * torch.rand(count, 1, 5, 5, generator=generator) - 1
+        if norm == "2":
+            radius = torch.rand(count, 1, 1, 1, generator=generator)
+            step = step / step.flatten(1).norm(dim=1).view(-1, 1, 1, 1) * radius
+        return x + eps * step
+
+    a, b = inside(300), inside(300)
+    with torch.no_grad():
+        stretch = (module(a) - module(b)).norm(p=order, dim=1) / (a - b).flatten(1).norm(p=order, dim=1)
+    assert torch.all(stretch <= local * (1 + 1e-5))
+    for point in inside(10):
+        jacobian = torch.autograd.functional.jacobian(lambda z: module(z[None])[0], point).flatten(1)
+        induced = jacobian.abs().sum(1).max() if norm == "inf" else torch.linalg.matrix_norm(jacobian, ord=2)
+        assert induced <= local * (1 + 1e-5)
+
+
+@given(seed=st.integers(0, 1000), norm=st.sampled_from(["2", "inf"]))
+def test_local_bound_tightens_with_crown_and_never_exceeds_the_global_bound(seed, norm):
+    module = lipschitz_net(seed, nn.ReLU)
+    x = torch.randn(3, 1, 5, 5)
+    ibp = local_lipschitz_bound(module, x, 0.2, norm, "ibp")
+    crown = local_lipschitz_bound(module, x, 0.2, norm, "crown")
+    assert torch.all(crown <= ibp * (1 + 1e-5))
+    assert torch.all(crown <= lipschitz_upper_bound(module, norm) * (1 + 1e-6))
+
+
+def test_local_bound_of_one_margin_on_a_linear_network_is_its_gradient_norm():
+    module = nn.Sequential(nn.Linear(4, 3))
+    spec = torch.tensor([[[1.0, -1.0, 0.0]]])
+    gradient = (module[0].weight[0] - module[0].weight[1]).detach()
+    for norm, dual in (("2", gradient.norm()), ("inf", gradient.abs().sum())):
+        assert float(local_lipschitz_bound(module, torch.zeros(1, 4), 0.3, norm, spec=spec)[0]) == pytest.approx(
+            float(dual), rel=1e-5
+        )
+
+
+def test_local_bound_bad_input():
+    with pytest.raises(ValueError, match="unknown method 'alpha-crown' for the local Lipschitz bound"):
+        local_lipschitz_bound(nn.Sequential(nn.Linear(2, 2)), torch.zeros(1, 2), 0.1, "2", "alpha-crown")
+    with pytest.raises(ValueError, match="eps must be finite and >= 0"):
+        local_lipschitz_bound(nn.Sequential(nn.Linear(2, 2)), torch.zeros(1, 2), -0.1)
