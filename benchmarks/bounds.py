@@ -1,9 +1,12 @@
 """Bound propagation: time per state and mean margin lower bound for IBP, CROWN and α-CROWN.
 
-Two networks: a 2x256 ReLU MLP on CartPole-5 observations (the zoo DQN when present, so the margins
-are real) and the Nature-CNN (84x84x4 -> 32-64-64 conv -> 512 -> 6) on random pixels in [0, 1]
-(random weights until the Atari zoo lands). Prints, per method, seconds per state, the mean margin
-lower bound, and the ratios against IBP (tightness: how much less negative; time: how much slower).
+Two networks: a 2x256 ReLU MLP on CartPole-5 observations (the zoo DQN, so the margins are real) and
+the Nature-CNN (84x84x4 -> 32-64-64 conv -> 512 -> 6) on random pixels in [0, 1] (random weights until
+the Atari zoo lands). Prints, per method, seconds per state, the mean margin lower bound, and the
+ratios against IBP (tightness: how much less negative; time: how much slower). On the CNN, CROWN also
+runs with its convolutional intermediate bounds as dense backward passes (the baseline the patch mode
+replaces): the same bounds, and the time ratio between the two. A second table compares the global
+Lipschitz product with the local (Fast-Lip over CROWN) bound, both sound.
 
     python benchmarks/bounds.py --mlp-states 200 --cnn-states 2 --eps 0.01
 """
@@ -15,13 +18,16 @@ import time
 import warnings
 
 import numpy as np
+import pytest
 import torch
 from rich.console import Console
 from rich.table import Table
 from torch import nn
 
+import certify.bounds
 from agents import load_policy
 from certify.bounds import margin_bounds
+from certify.lipschitz import lipschitz_upper_bound, local_lipschitz_bound
 from envs import run
 from envs.rollout import stack_frames
 
@@ -53,6 +59,23 @@ def measure(module, states, eps, methods, alpha_steps, **box):
     return rows
 
 
+def measure_dense_crown(module, states, eps, **box):
+    """CROWN with every intermediate bound from a dense backward pass (patch mode switched off)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(certify.bounds, "patches_apply", lambda *args: False)
+        return measure(module, states, eps, ("crown",), 0, **box)["crown"]
+
+
+def lipschitz_rows(module, states, eps, **box):
+    rows = []
+    for norm in ("2", "inf"):
+        start = time.perf_counter()
+        local = local_lipschitz_bound(module, states, eps, norm, "crown", **box)
+        seconds = (time.perf_counter() - start) / len(states)
+        rows.append((norm, lipschitz_upper_bound(module, norm), float(local.mean()), float(local.max()), seconds))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mlp-states", type=int, default=200)
@@ -73,9 +96,17 @@ def main() -> None:
     }
     cnn_methods = ("ibp", "crown") if args.skip_cnn_alpha else ("ibp", "crown", "alpha-crown")
     cnn_states = torch.rand(args.cnn_states, 4, 84, 84)
+    cnn = nature_cnn()
     results["Nature-CNN (random weights)"] = measure(
-        nature_cnn(), cnn_states, args.cnn_eps, cnn_methods, args.alpha_steps, low=0.0, high=1.0
+        cnn, cnn_states, args.cnn_eps, cnn_methods, args.alpha_steps, low=0.0, high=1.0
     )
+    results["Nature-CNN (random weights)"]["crown, dense baseline"] = measure_dense_crown(
+        cnn, cnn_states, args.cnn_eps, low=0.0, high=1.0
+    )
+    lipschitz = {
+        f"2x256 MLP, eps={args.eps:g}": lipschitz_rows(policy.module, mlp_states, args.eps),
+        f"Nature-CNN, eps={args.cnn_eps:.4g}": lipschitz_rows(cnn, cnn_states, args.cnn_eps, low=0.0, high=1.0),
+    }
     table = Table(title="bound propagation · mean of the smallest margin lower bound per state")
     for column in ("network", "method", "s / state", "mean margin bound", "vs IBP: tightness gain", "vs IBP: time"):
         table.add_column(column, justify="right")
@@ -84,7 +115,31 @@ def main() -> None:
         for method, (seconds, margin) in rows.items():
             gain = f"{margin - ibp_margin:+.4g}"
             table.add_row(network, method, f"{seconds:.4f}", f"{margin:.4g}", gain, f"{seconds / ibp_time:.1f}x")
-    Console(width=140).print(table)
+    console = Console(width=140)
+    console.print(table)
+    patch_time, dense_time = (
+        results["Nature-CNN (random weights)"]["crown"][0],
+        results["Nature-CNN (random weights)"]["crown, dense baseline"][0],
+    )
+    console.print(
+        f"Nature-CNN CROWN: patch mode {patch_time:.2f} s/state vs dense {dense_time:.2f} s/state "
+        f"-> {dense_time / patch_time:.1f}x faster"
+    )
+    table = Table(title="sound Lipschitz bounds (p -> p induced norm): global product vs local over the eps-ball")
+    for column in ("network", "norm", "global", "local mean", "local max", "global / local mean", "s / state"):
+        table.add_column(column, justify="right")
+    for network, rows in lipschitz.items():
+        for norm, global_bound, local_mean, local_max, seconds in rows:
+            table.add_row(
+                network,
+                norm,
+                f"{global_bound:.4g}",
+                f"{local_mean:.4g}",
+                f"{local_max:.4g}",
+                f"{global_bound / local_mean:.3g}x",
+                f"{seconds:.4f}",
+            )
+    console.print(table)
 
 
 if __name__ == "__main__":

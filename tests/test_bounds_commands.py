@@ -28,6 +28,19 @@ def test_certify_actions_reports_sound_fractions_radii_and_trajectories(tmp_path
     assert findings["certified_state_fraction@eps=0.5"].value < 1.0
     assert sum(f.name == "certified_episode_return" for f in report.findings) == 2  # both episodes at tiny eps
     assert len(report.extra["radii"]) == 60 and "sound action certificates" in capsys.readouterr().out
+    # Lipschitz bounds: the local one over a tiny ball is far below the global product, both sound.
+    local = findings["local_lipschitz_max@eps=1e-05"]
+    assert 0 < local.value < findings["global_lipschitz"].value
+    assert findings["local_lipschitz_max@eps=0.5"].value >= local.value
+
+
+def test_certify_actions_subsamples_states(tmp_path):
+    out = tmp_path / "actions.json"
+    args = ["certify", "actions", "--env", "cartpole5?max_steps=30", "--eps", "0.01", "--episodes", "1"]
+    assert main([*args, "--max-states", "7", "--no-lipschitz", "--out", str(out)]) == 0
+    report = AuditReport.from_json(out.read_text())
+    assert len(report.extra["radii"]) == 7
+    assert not any("lipschitz" in f.name for f in report.findings)
 
 
 def test_certify_actions_bad_input(tmp_path, capsys):
