@@ -40,6 +40,24 @@ class ZooRecipe:
     min_score: float | None = None
     """The mean return the final evaluation must reach (at sigma = 0 for plain agents, smoothed otherwise)."""
     description: str = ""
+    network: str = "mlp"
+    """'mlp' (hidden sizes from net_arch) or 'atari-cnn' (agents.sb3_setup.AtariCnn)."""
+    eval_episodes: int = 100
+    """Episodes of each model-selection evaluation."""
+    final_episodes: int = 1000
+    """Episodes of the final evaluation recorded in meta.json."""
+    checkpoint_every: int = 0
+    """Training steps between resumable checkpoints (0: at every selection evaluation)."""
+    also_evaluate: tuple[str, ...] = ()
+    """Further env specs the final policy is evaluated on (e.g. pong-1round), recorded in meta.json."""
+    twin: str | None = None
+    """For a noise-trained agent, its plain twin (its σ = 0 score must stay within 25 % of the twin's)."""
+
+    def __post_init__(self) -> None:
+        if self.network not in ("mlp", "atari-cnn"):
+            raise ValueError(f"network must be 'mlp' or 'atari-cnn', got {self.network!r}")
+        if self.algorithm not in ("dqn", "ppo"):
+            raise ValueError(f"algorithm must be 'dqn' or 'ppo', got {self.algorithm!r}")
 
 
 _CARTPOLE_DQN = {
@@ -91,6 +109,33 @@ _ALL = [
     ZooRecipe("mountaincar-dqn", "MountainCar-v0", "dqn", 120_000, _MOUNTAINCAR_DQN, (256, 256), eval_every=10_000,
               min_score=-130, value_range=(-50.0, 0.0), description="DQN, MountainCar-v0 (discrete actions)"),
 ]  # fmt: skip
+# Atari: PPO with the rl-baselines3-zoo Atari settings (8 envs, 128 steps, 4 epochs, clip 0.1 decaying).
+_ATARI_PPO = {
+    "n_steps": 128, "batch_size": 256, "n_epochs": 4, "learning_rate": "lin_2.5e-4", "clip_range": "lin_0.1",
+    "vf_coef": 0.5, "ent_coef": 0.01, "gamma": 0.99, "gae_lambda": 0.95,
+}  # fmt: skip
+
+
+def _atari(name: str, env: str, timesteps: int, min_score: float, sigma: float = 0.0, **extra: Any) -> ZooRecipe:
+    game = env.split("-")[0].capitalize()
+    noise = f", {_noise_note(sigma)}" if sigma else ""
+    return ZooRecipe(
+        name, env, "ppo", timesteps, _ATARI_PPO, (), n_envs=8, noise_sigma=sigma, eval_every=100_000,
+        min_score=min_score, network="atari-cnn", eval_episodes=8, final_episodes=30,
+        description=f"PPO, {game} (ALE v5, no sticky actions, standard preprocessing){noise}", **extra,
+    )  # fmt: skip
+
+
+_ALL += [
+    _atari("pong-ppo", "pong", 2_000_000, 15, also_evaluate=("pong-1round",)),
+    _atari("freeway-ppo", "freeway", 1_500_000, 25, also_evaluate=("freeway-250",)),
+    _atari("breakout-ppo", "breakout", 2_500_000, 100),
+    _atari("boxing-ppo", "boxing", 2_500_000, 50),
+    _atari("gopher-ppo", "gopher", 2_000_000, 1_000),
+    _atari("bankheist-ppo", "bankheist", 2_500_000, 500),
+    _atari("pong-ppo-sigma0.1", "pong", 2_000_000, 15, 0.1, also_evaluate=("pong-1round",), twin="pong-ppo"),
+    _atari("freeway-ppo-sigma0.1", "freeway", 1_500_000, 25, 0.1, also_evaluate=("freeway-250",), twin="freeway-ppo"),
+]
 RECIPES: dict[str, ZooRecipe] = {r.name: r for r in _ALL}
 
 

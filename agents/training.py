@@ -1,29 +1,45 @@
 """Train a zoo agent from its recipe with Stable-Baselines3 and write it into the zoo (``rlcert[train]``).
 
-Model selection evaluates the greedy policy every ``eval_every`` steps on 100 episodes (seeds
-1000 + k, through the rollout engine) and keeps the best; the score written to ``meta.json`` is a
+Model selection evaluates the greedy policy every ``eval_every`` steps (``eval_episodes`` episodes on
+seeds 1000 + k, through the rollout engine) and keeps the best; the score written to ``meta.json`` is a
 separate final evaluation on seed 0, so the selection does not inflate it.
+
+A run lives in a run directory and checkpoints itself (policy and optimizer tensors, step count,
+selection state and learning curve; written atomically, read back with ``weights_only=True``), so an
+interrupted run — a killed process, or a training budget spread over several sessions — resumes where
+its last checkpoint left off (a DQN resumes with an empty replay buffer, which is not checkpointed). A
+resumed run continues the same schedules (learning rate and clip range decay over the recipe's total
+steps) but is not bit-identical to an uninterrupted one: the training envs restart from fresh
+episodes. The learning curve (every finished training episode's raw game return, and every selection
+evaluation) is written as CSV and PNG beside the agent.
 """
 
 from __future__ import annotations
 
+import csv
+import hashlib
 import json
-import tempfile
+import os
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from agents.recipes import ZooRecipe
-from agents.sb3 import load_sb3_zip
 from agents.zoo import ZOO_DIR
 from attacks.smoothing import GaussianSmoothing
 from envs.factory import make_env
 from envs.rollout import run
-from envs.wrappers import GaussianFrameNoise
 
-__all__ = ["train_zoo_agent", "evaluate_for_zoo"]
+__all__ = ["train_zoo_agent", "evaluate_for_zoo", "default_run_dir"]
+
+CHECKPOINT = "checkpoint.pt"
+
+
+def default_run_dir(name: str) -> Path:
+    return Path("runs") / "zoo-train" / name
 
 
 def _schedule(value: Any) -> Any:
@@ -33,16 +49,12 @@ def _schedule(value: Any) -> Any:
     return value
 
 
-def evaluate_for_zoo(policy, recipe: ZooRecipe, episodes: int, seed: int) -> dict[str, Any]:
+def evaluate_for_zoo(policy, recipe: ZooRecipe, episodes: int, seed: int, plain: bool = True) -> dict[str, Any]:
     """Greedy return at sigma = 0, and for noise-trained agents also the smoothed policy's return."""
-    plain = run(policy, recipe.env, episodes, seed=seed)
-    result: dict[str, Any] = {
-        "episodes": episodes,
-        "seed": seed,
-        "mean_return": plain.mean_return,
-        "stderr_return": plain.stderr_return,
-        "evidence": "empirical",
-    }
+    result: dict[str, Any] = {"episodes": episodes, "seed": seed, "evidence": "empirical"}
+    if plain:
+        returns = run(policy, recipe.env, episodes, seed=seed)
+        result.update(mean_return=returns.mean_return, stderr_return=returns.stderr_return)
     if recipe.noise_sigma > 0:
         smoothed = run(policy, recipe.env, episodes, seed=seed, defense=GaussianSmoothing(recipe.noise_sigma))
         result["smoothed"] = {
@@ -57,59 +69,196 @@ def _selection_score(evaluation: dict[str, Any]) -> float:
     return evaluation["smoothed"]["mean_return"] if "smoothed" in evaluation else evaluation["mean_return"]
 
 
+def _recipe_fingerprint(recipe: ZooRecipe) -> str:
+    """What a checkpoint must match to be resumed (everything that shapes the training itself)."""
+    fields = (recipe.name, recipe.env, recipe.algorithm, recipe.timesteps, recipe.hyperparameters, recipe.net_arch,
+              recipe.n_envs, recipe.noise_sigma, recipe.seed, recipe.network)  # fmt: skip
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _save_atomic(obj: Any, path: Path) -> None:
+    partial = path.with_suffix(".partial")
+    torch.save(obj, partial)
+    os.replace(partial, path)
+
+
+def _load_checkpoint(run_dir: Path, recipe: ZooRecipe) -> dict[str, Any] | None:
+    path = run_dir / CHECKPOINT
+    if not path.exists():
+        return None
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if state.get("fingerprint") != _recipe_fingerprint(recipe):
+        raise RuntimeError(
+            f"{path} belongs to a different recipe or settings than {recipe.name!r}; "
+            "remove it (or pass another run directory) to start afresh"
+        )
+    return state
+
+
+def write_learning_curve(curve: list[dict[str, Any]], out_dir: Path, title: str) -> None:
+    """learning_curve.csv (timesteps, kind, return) and learning_curve.png (training returns, rolling
+    mean over 20 episodes, and the selection evaluations)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(out_dir / "learning_curve.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["timesteps", "kind", "return"])
+        writer.writeheader()
+        writer.writerows(curve)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=110)
+    train = [(p["timesteps"], p["return"]) for p in curve if p["kind"] == "train"]
+    if train:
+        steps, returns = np.array(train).T
+        ax.plot(steps, returns, ".", color="tab:gray", alpha=0.3, ms=3, label="training episode (game score)")
+        window = min(20, len(returns))
+        smooth = np.convolve(returns, np.ones(window) / window, mode="valid")
+        ax.plot(steps[window - 1 :], smooth, color="tab:blue", label=f"rolling mean of {window}")
+    evaluations = [(p["timesteps"], p["return"]) for p in curve if p["kind"] == "eval"]
+    if evaluations:
+        ax.plot(*np.array(evaluations).T, "o-", color="tab:red", label="selection evaluation (greedy)")
+    ax.set_xlabel("agent steps")
+    ax.set_ylabel("return")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out_dir / "learning_curve.png")
+    plt.close(fig)
+
+
 def train_zoo_agent(
-    recipe: ZooRecipe, out_dir: Path | None = None, final_episodes: int = 1000, verbose: bool = True
-) -> dict[str, Any]:
-    """Train ``recipe``, keep the best evaluated snapshot, write weights.pt + meta.json; return the meta."""
+    recipe: ZooRecipe,
+    out_dir: Path | None = None,
+    final_episodes: int | None = None,
+    verbose: bool = True,
+    run_dir: Path | None = None,
+    stop_after: int | None = None,
+) -> dict[str, Any] | None:
+    """Train ``recipe`` (resuming from ``run_dir`` when it holds a checkpoint), keep the best evaluated
+    snapshot, and write weights.pt + meta.json + the learning curve to ``out_dir``; return the meta.
+
+    ``stop_after`` ends this call after that many more training steps with a checkpoint written and
+    returns None: a training budget can be spread over several calls.
+    """
     try:
         import stable_baselines3 as sb3
         from stable_baselines3.common.callbacks import BaseCallback
-        from stable_baselines3.common.env_util import make_vec_env
+
+        from agents.sb3_setup import check_same_actions, sb3_policy_kwargs, sequential_policy, training_env
     except ImportError:
         raise RuntimeError("training needs Stable-Baselines3: pip install 'rlcert[train]'") from None
 
     out_dir = Path(out_dir) if out_dir is not None else ZOO_DIR / recipe.name
-    noise = (lambda env: GaussianFrameNoise(env, recipe.noise_sigma)) if recipe.noise_sigma > 0 else None
-    vec_env = make_vec_env(lambda: make_env(recipe.env, wrap_raw=noise), n_envs=recipe.n_envs, seed=recipe.seed)
+    run_dir = Path(run_dir) if run_dir is not None else default_run_dir(recipe.name)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    final_episodes = final_episodes or recipe.final_episodes
+    checkpoint_every = recipe.checkpoint_every or recipe.eval_every
+    resumed = _load_checkpoint(run_dir, recipe)
+    done = int(resumed["timesteps"]) if resumed else 0
+    # A resumed run seeds its fresh training episodes differently from the first start.
+    vec_env = training_env(recipe, seed=recipe.seed + done)
+    observation_space = make_env(recipe.env).observation_space
     algorithm = {"dqn": sb3.DQN, "ppo": sb3.PPO}[recipe.algorithm]
+    policy_name, policy_kwargs = sb3_policy_kwargs(recipe)
     hyper = {k: _schedule(v) for k, v in recipe.hyperparameters.items()}
-    model = algorithm(
-        "MlpPolicy", vec_env, seed=recipe.seed, verbose=0, policy_kwargs={"net_arch": list(recipe.net_arch)}, **hyper
-    )
-    workdir = Path(tempfile.mkdtemp(prefix=f"rlcert-train-{recipe.name}-"))
-    best: dict[str, Any] = {"score": -np.inf}
-    curve: list[dict[str, float]] = []
+    model = algorithm(policy_name, vec_env, seed=recipe.seed + done, verbose=0, policy_kwargs=policy_kwargs, **hyper)
+    state: dict[str, Any] = {"best_score": -np.inf, "best_timesteps": None, "best_policy": None, "curve": [],
+                             "train_seconds": 0.0}  # fmt: skip
+    if resumed:
+        model.policy.load_state_dict(resumed["policy"])
+        model.policy.optimizer.load_state_dict(resumed["optimizer"])
+        model.num_timesteps = done
+        if recipe.algorithm == "dqn":
+            model.q_net_target.load_state_dict(resumed["target"])
+        state.update({key: resumed[key] for key in ("best_score", "best_timesteps", "best_policy", "train_seconds")})
+        state["curve"] = json.loads(resumed["curve"])
+        if verbose:
+            print(f"  {recipe.name}: resuming at {done} steps from {run_dir / CHECKPOINT}")
 
-    def snapshot_policy():
-        path = workdir / "snapshot.zip"
-        model.save(path)
-        return load_sb3_zip(path, name=recipe.name)
+    def greedy_policy():
+        return sequential_policy(model, observation_space, recipe.name)
 
-    class SelectBest(BaseCallback):
+    def save_checkpoint(seconds: float) -> None:
+        _save_atomic(
+            {
+                "fingerprint": _recipe_fingerprint(recipe),
+                "timesteps": model.num_timesteps,
+                "policy": model.policy.state_dict(),
+                "optimizer": model.policy.optimizer.state_dict(),
+                **({"target": model.q_net_target.state_dict()} if recipe.algorithm == "dqn" else {}),
+                "best_score": float(state["best_score"]),
+                "best_timesteps": state["best_timesteps"],
+                "best_policy": state["best_policy"],
+                "curve": json.dumps(state["curve"]),
+                "train_seconds": seconds,
+            },
+            run_dir / CHECKPOINT,
+        )
+
+    started = time.time()
+    seconds_before = float(state["train_seconds"])
+
+    class SelectAndCheckpoint(BaseCallback):
         def __init__(self):
             super().__init__()
-            self.next_eval = recipe.eval_every
+            self.next_eval = (done // recipe.eval_every + 1) * recipe.eval_every
+            self.next_checkpoint = (done // checkpoint_every + 1) * checkpoint_every
 
         def _on_step(self) -> bool:
+            for info in self.locals.get("infos", []):
+                if "game_episode" in info:
+                    state["curve"].append(
+                        {"timesteps": self.num_timesteps, "kind": "train", "return": info["game_episode"]["return"]}
+                    )
             if self.num_timesteps >= self.next_eval:
                 self.next_eval += recipe.eval_every
-                policy = snapshot_policy()
-                evaluation = evaluate_for_zoo(policy, recipe, 100, seed=1000 + len(curve))
+                policy = greedy_policy()
+                evaluations = len([p for p in state["curve"] if p["kind"] == "eval"])
+                evaluation = evaluate_for_zoo(
+                    policy, recipe, recipe.eval_episodes, seed=1000 + evaluations, plain=recipe.noise_sigma == 0
+                )
                 score = _selection_score(evaluation)
-                curve.append({"timesteps": self.num_timesteps, "score": score})
+                state["curve"].append({"timesteps": self.num_timesteps, "kind": "eval", "return": score})
                 if verbose:
-                    print(f"  {recipe.name}: {self.num_timesteps:>8d} steps  selection score {score:8.2f}")
-                if score >= best["score"]:
-                    best.update(score=score, policy=policy, timesteps=self.num_timesteps)
+                    print(f"  {recipe.name}: {self.num_timesteps:>8d} steps  selection score {score:8.2f}", flush=True)
+                if score >= state["best_score"]:
+                    state.update(best_score=score, best_timesteps=self.num_timesteps,
+                                 best_policy=policy.module.state_dict())  # fmt: skip
+            if self.num_timesteps >= self.next_checkpoint:
+                self.next_checkpoint += checkpoint_every
+                save_checkpoint(seconds_before + time.time() - started)
             return True
 
-    start = time.time()
-    model.learn(total_timesteps=recipe.timesteps, callback=SelectBest())
-    train_seconds = time.time() - start
-    policy = best.get("policy") or snapshot_policy()
+    remaining = recipe.timesteps - done
+    if stop_after is not None:
+        remaining = min(remaining, stop_after)
+    if remaining > 0:
+        model.learn(total_timesteps=remaining, callback=SelectAndCheckpoint(), reset_num_timesteps=done == 0)
+        save_checkpoint(seconds_before + time.time() - started)
+    if model.num_timesteps < recipe.timesteps:
+        if verbose:
+            print(f"  {recipe.name}: stopped at {model.num_timesteps} of {recipe.timesteps} steps; run again to resume")
+        return None
+    train_seconds = float(torch.load(run_dir / CHECKPOINT, weights_only=True)["train_seconds"])
+
+    policy = greedy_policy()
+    check_same_actions(model, policy, np.stack([observation_space.sample() for _ in range(16)]))
+    if state["best_policy"] is not None:
+        policy.module.load_state_dict(state["best_policy"])
     evaluation = evaluate_for_zoo(policy, recipe, final_episodes, seed=0)
+    for spec in recipe.also_evaluate:
+        extra = run(policy, spec, final_episodes, seed=0)
+        evaluation.setdefault("other_envs", {})[spec] = {
+            "mean_return": extra.mean_return,
+            "stderr_return": extra.stderr_return,
+            "episodes": final_episodes,
+        }
     out_dir.mkdir(parents=True, exist_ok=True)
-    policy.save(out_dir / "weights.pt", workdir / "architecture.json")
+    policy.save(out_dir / "weights.pt", run_dir / "architecture.json", half=recipe.network == "atari-cnn")
+    write_learning_curve(state["curve"], out_dir, f"{recipe.name}: {recipe.description}")
     meta = {
         "name": recipe.name,
         "description": recipe.description,
@@ -121,17 +270,26 @@ def train_zoo_agent(
             "library": f"stable-baselines3 {sb3.__version__}",
             "seed": recipe.seed,
             "timesteps": recipe.timesteps,
-            "selected_at_timesteps": best.get("timesteps", recipe.timesteps),
+            "frames": recipe.timesteps * (4 if recipe.network == "atari-cnn" else 1),
+            "selected_at_timesteps": state["best_timesteps"] or recipe.timesteps,
             "noise_sigma": recipe.noise_sigma,
+            "network": recipe.network,
             "net_arch": list(recipe.net_arch),
             "n_envs": recipe.n_envs,
             "hyperparameters": recipe.hyperparameters,
             "wall_time_s": round(train_seconds, 1),
-            "selection_curve": curve,
+            "selection_curve": [
+                {"timesteps": p["timesteps"], "score": p["return"]} for p in state["curve"] if p["kind"] == "eval"
+            ],
         },
         "evaluation": evaluation,
         "min_score": recipe.min_score,
         "value_range": list(recipe.value_range) if recipe.value_range else None,
     }
+    if recipe.network == "atari-cnn":
+        meta["training"]["preprocessing"] = (
+            "ALE v5, frameskip 4 with max-pooling, no sticky actions, 30 noop starts, 84x84 grayscale in [0, 1], "
+            "4 stacked frames; training only: rewards clipped to their sign, a life loss ends the training episode"
+        )
     (out_dir / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     return meta

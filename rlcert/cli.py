@@ -44,9 +44,13 @@ class ZooTrainConfig:
     name: str
     """Zoo agent to train (see `rlcert zoo list`)."""
     out_dir: str | None = None
-    """Where to write weights.pt and meta.json (default: the zoo folder itself)."""
-    final_episodes: int = 1000
-    """Episodes of the final evaluation recorded in meta.json."""
+    """Where to write weights.pt, meta.json and the learning curve (default: the zoo folder itself)."""
+    final_episodes: int | None = None
+    """Episodes of the final evaluation recorded in meta.json (default: the recipe's; 1000 classic, 30 Atari)."""
+    run_dir: str | None = None
+    """Run directory holding the resumable checkpoint (default: runs/zoo-train/NAME); a rerun resumes from it."""
+    stop_after: int | None = None
+    """Stop after this many more training steps, checkpointed (spread a long run over several calls)."""
 
 
 def _evaluate(config: EvaluateConfig) -> int:
@@ -141,9 +145,19 @@ def _zoo_train(config: ZooTrainConfig) -> int:
     from agents.recipes import recipe
     from agents.training import train_zoo_agent
 
+    if config.stop_after is not None and config.stop_after < 1:
+        raise ValueError(f"stop_after must be a positive number of training steps, got {config.stop_after}")
+    if config.final_episodes is not None and config.final_episodes < 2:
+        raise ValueError(f"final_episodes must be at least 2 (a standard error needs two), got {config.final_episodes}")
     meta = train_zoo_agent(
-        recipe(config.name), Path(config.out_dir) if config.out_dir else None, final_episodes=config.final_episodes
+        recipe(config.name),
+        Path(config.out_dir) if config.out_dir else None,
+        final_episodes=config.final_episodes,
+        run_dir=Path(config.run_dir) if config.run_dir else None,
+        stop_after=config.stop_after,
     )
+    if meta is None:
+        return 0
     print(
         f"{config.name}: mean return {meta['evaluation']['mean_return']:.2f} "
         f"(± {meta['evaluation']['stderr_return']:.2f}) over {meta['evaluation']['episodes']} episodes"

@@ -1,3 +1,4 @@
+import csv
 import json
 
 import pytest
@@ -15,12 +16,32 @@ def test_a_short_training_run_writes_a_loadable_zoo_entry(tmp_path, algorithm, s
     tiny = ZooRecipe(
         "tiny", "cartpole5?max_steps=30", algorithm, 256, hyper, (8,), noise_sigma=sigma, eval_every=128, min_score=0
     )
-    meta = train_zoo_agent(tiny, tmp_path, final_episodes=20, verbose=False)
+    meta = train_zoo_agent(tiny, tmp_path, final_episodes=20, verbose=False, run_dir=tmp_path / "run")
     assert json.loads((tmp_path / "meta.json").read_text()) == meta
     assert [point["timesteps"] for point in meta["training"]["selection_curve"]] == [128, 256]
     assert meta["evaluation"]["episodes"] == 20 and ("smoothed" in meta["evaluation"]) == (sigma > 0)
     policy = load_policy(tmp_path / "weights.pt", architecture=_arch(tmp_path, meta))
     assert policy.observation_space.shape == (5, 4)
+
+
+def test_an_interrupted_run_resumes_from_its_checkpoint_and_logs_a_learning_curve(tmp_path):
+    tiny = ZooRecipe("tiny", "cartpole5?max_steps=30", "ppo", 256, {"n_steps": 64, "batch_size": 64}, (8,),
+                     eval_every=128, eval_episodes=5, final_episodes=10, min_score=0)  # fmt: skip
+    run_dir = tmp_path / "run"
+    assert train_zoo_agent(tiny, tmp_path, verbose=False, run_dir=run_dir, stop_after=128) is None
+    assert (run_dir / "checkpoint.pt").exists() and not (tmp_path / "meta.json").exists()
+    meta = train_zoo_agent(tiny, tmp_path, verbose=False, run_dir=run_dir)
+    assert [point["timesteps"] for point in meta["training"]["selection_curve"]] == [128, 256]
+    assert meta["evaluation"]["episodes"] == 10
+    with open(tmp_path / "learning_curve.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {row["kind"] for row in rows} == {"train", "eval"} and (tmp_path / "learning_curve.png").stat().st_size
+    # CartPole pays 1 per step and these episodes last at most 30 steps: 256 steps finish >= 8 of them.
+    train = [float(row["return"]) for row in rows if row["kind"] == "train"]
+    assert len(train) >= 8 and all(1 <= value <= 30 for value in train)
+    other = ZooRecipe("tiny", "cartpole5?max_steps=30", "ppo", 512, {"n_steps": 64, "batch_size": 64}, (8,))
+    with pytest.raises(RuntimeError, match="belongs to a different recipe"):
+        train_zoo_agent(other, tmp_path, verbose=False, run_dir=run_dir)
 
 
 def _arch(tmp_path, meta):
