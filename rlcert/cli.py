@@ -121,7 +121,8 @@ def _zoo_list() -> int:
     from agents import zoo_entries
 
     table = Table(title="rlcert zoo")
-    for column in ("name", "env", "algorithm", "train σ", "mean return (σ=0)", "smoothed return", "minimum"):
+    columns = ("name", "env", "algorithm", "train σ", "mean return (σ=0)", "smoothed return", "other envs", "minimum")
+    for column in columns:
         table.add_column(column, no_wrap=column == "name")
     for entry in zoo_entries():
         ev = entry.evaluation
@@ -135,6 +136,10 @@ def _zoo_list() -> int:
             f"{smoothed['mean_return']:.1f} ± {smoothed['stderr_return']:.1f} @ σ={smoothed['sigma']}"
             if smoothed
             else "",
+            "; ".join(
+                f"{env}: {other['mean_return']:.2f} ± {other['stderr_return']:.2f}"
+                for env, other in ev.get("other_envs", {}).items()
+            ),
             str(entry.meta.get("min_score", "")),
         )
     Console().print(table)

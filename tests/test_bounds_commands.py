@@ -37,10 +37,11 @@ def test_certify_actions_reports_sound_fractions_radii_and_trajectories(tmp_path
 def test_certify_actions_subsamples_states(tmp_path):
     out = tmp_path / "actions.json"
     args = ["certify", "actions", "--env", "cartpole5?max_steps=30", "--eps", "0.01", "--episodes", "1"]
-    assert main([*args, "--max-states", "7", "--no-lipschitz", "--out", str(out)]) == 0
+    assert main([*args, "--max-states", "7", "--no-lipschitz", "--no-trajectories", "--out", str(out)]) == 0
     report = AuditReport.from_json(out.read_text())
     assert len(report.extra["radii"]) == 7
-    assert not any("lipschitz" in f.name for f in report.findings)
+    assert not any("lipschitz" in f.name or "step_fraction" in f.name for f in report.findings)
+    assert main([*args, "--max-states", "-1", "--out", str(out)]) == 2
 
 
 def test_certify_actions_bad_input(tmp_path, capsys):

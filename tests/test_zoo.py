@@ -5,38 +5,48 @@ from agents.recipes import RECIPES
 from agents.zoo import load_zoo_policy, zoo_entries
 from attacks.conformance import check_policy
 from attacks.smoothing import GaussianSmoothing
+from envs.factory import make_env
 from envs.rollout import run
 
 REQUIRED = {"cartpole5-dqn", "cartpole5-dqn-sigma0.2", "cartpole5-dqn-sigma0.4", "cartpole-ppo", "mountaincar-dqn"}
+ENTRIES = {e.name: e for e in zoo_entries()}
+ATARI = sorted(name for name, entry in ENTRIES.items() if entry.meta["training"].get("network") == "atari-cnn")
+CLASSIC = sorted(set(ENTRIES) - set(ATARI))
 
 
 def test_the_zoo_holds_every_required_agent_with_its_metadata():
-    entries = {e.name: e for e in zoo_entries()}
-    assert REQUIRED <= set(entries)
-    for name, entry in entries.items():
+    assert REQUIRED <= set(ENTRIES)
+    for name, entry in ENTRIES.items():
         meta = entry.meta
         assert meta["training"]["command"] == f"rlcert zoo train {name}"
         assert name in RECIPES and meta["env"] == RECIPES[name].env
-        assert meta["evaluation"]["episodes"] >= 1000
+        assert meta["evaluation"]["episodes"] >= (30 if name in ATARI else 1000)
         for key in ("seed", "timesteps", "noise_sigma", "hyperparameters"):
             assert key in meta["training"]
         assert (entry.path / "weights.pt").stat().st_size < 2_000_000
+    for name in ATARI:
+        assert (ENTRIES[name].path / "learning_curve.csv").exists()
+        assert (ENTRIES[name].path / "learning_curve.png").exists()
 
 
-@pytest.mark.parametrize("name", sorted(REQUIRED))
+@pytest.mark.parametrize("name", sorted(ENTRIES))
 def test_zoo_agents_load_conform_and_met_their_minimum(name):
-    entry = {e.name: e for e in zoo_entries()}[name]
+    entry = ENTRIES[name]
     policy = load_zoo_policy(name)
     check_policy(policy, env=entry.env)
     evaluation = entry.evaluation
     score = evaluation["smoothed"]["mean_return"] if "smoothed" in evaluation else evaluation["mean_return"]
     assert score >= entry.meta["min_score"]
+    twin = RECIPES[name].twin
+    if twin in ENTRIES:  # a noise-trained agent stays within 25 % of its plain twin at sigma = 0
+        plain = ENTRIES[twin].evaluation["mean_return"]
+        assert evaluation["mean_return"] >= plain - 0.25 * abs(plain)
 
 
-@pytest.mark.parametrize("name", sorted(REQUIRED))
+@pytest.mark.parametrize("name", CLASSIC)
 def test_recorded_scores_reproduce(name):
     """200 fresh episodes (another seed) agree with the recorded 1000-episode score."""
-    entry = {e.name: e for e in zoo_entries()}[name]
+    entry = ENTRIES[name]
     policy = load_zoo_policy(name)
     recorded = entry.evaluation
     fresh = run(policy, entry.env, 200, seed=12345)
@@ -46,6 +56,28 @@ def test_recorded_scores_reproduce(name):
         smoothed = run(policy, entry.env, 200, seed=12345, defense=GaussianSmoothing(recorded["smoothed"]["sigma"]))
         tolerance = 4 * np.hypot(smoothed.stderr_return, recorded["smoothed"]["stderr_return"])
         assert abs(smoothed.mean_return - recorded["smoothed"]["mean_return"]) <= max(tolerance, 0.02 * 200)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [name for name in ATARI if name in ("pong-ppo", "freeway-ppo")])
+def test_recorded_atari_scores_reproduce_with_few_episodes(name):
+    entry = ENTRIES[name]
+    recorded = entry.evaluation
+    fresh = run(load_zoo_policy(name), entry.env, 4, seed=777)
+    tolerance = 4 * np.hypot(fresh.stderr_return, recorded["stderr_return"]) + 0.5
+    assert abs(fresh.mean_return - recorded["mean_return"]) <= tolerance
+
+
+@pytest.mark.parametrize("name", ATARI)
+def test_an_atari_agent_loads_and_plays_a_thousand_steps(name):
+    policy = load_zoo_policy(name)
+    env = make_env(ENTRIES[name].env)
+    obs, _ = env.reset(seed=0)
+    for _ in range(1000):
+        obs, _, terminated, truncated, _ = env.step(int(policy.act(obs[None])[0]))
+        if terminated or truncated:
+            obs, _ = env.reset()
+    assert obs.shape == (4, 84, 84) and 0.0 <= obs.min() and obs.max() <= 1.0
 
 
 def test_plain_cartpole5_agent_balances_for_the_full_200_steps():
