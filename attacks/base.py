@@ -166,7 +166,23 @@ class Defense:
 class Probe(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """A change to the environment: a ``gymnasium.Wrapper`` whose randomness comes from ``np_random``.
 
-    Subclasses validate their parameters eagerly and call ``RecordConstructorArgs.__init__`` with them
-    so a report can rebuild the exact wrapper stack. The rollout engine takes a probe as a callable
-    ``env -> wrapped env`` (e.g. ``functools.partial(MyProbe, p=0.1)``) so each worker builds its own.
+    Subclasses validate their parameters eagerly and pass them to ``Probe.__init__`` (which records
+    them, ``RecordConstructorArgs``) so a report can rebuild the exact wrapper stack. ``level`` says
+    where the probe sits: ``"agent"`` wraps the env the policy steps (one step = one agent step, after
+    frame skipping and preprocessing), ``"emulator"`` wraps an ALE env below frame skipping, so the
+    probe sees every emulator frame (STORI, Barsainyan et al. 2025, §3: perturbations act per frame).
+    ``enabled`` lets a concept-drift probe switch it on and off mid-episode. The rollout engine takes
+    probes as a picklable factory (``envs.probes.ProbeStack``) so each worker builds its own.
     """
+
+    level: str = "agent"
+
+    def __init__(self, env: gym.Env, **params) -> None:
+        gym.utils.RecordConstructorArgs.__init__(self, **params)
+        gym.Wrapper.__init__(self, env)
+        self.enabled = True
+
+    @classmethod
+    def level_for(cls, **params) -> str:
+        """The level a probe with these parameters sits at (a class may offer both)."""
+        return cls.level

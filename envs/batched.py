@@ -52,8 +52,10 @@ class SerialBatchedEnv(BatchedEnv):
 
     def __init__(self, spec: EnvSpec, num_envs: int, probe: ProbeFactory | None = None):
         self.envs = []
+        # A probe factory may also wrap the emulator below frame skipping (envs.probes.ProbeStack).
+        wrap_emulator = getattr(probe, "wrap_emulator", None)
         for _ in range(num_envs):
-            env = make_raw_env(spec)
+            env = make_raw_env(spec, wrap_emulator=wrap_emulator)
             self.envs.append(probe(env) if probe is not None else env)
         self.num_envs = num_envs
         self.frame_space = self.envs[0].observation_space

@@ -181,20 +181,29 @@ def resolve_env_spec(spec: str | EnvSpec) -> EnvSpec:
     return EnvSpec(gym_id, stack, max_steps, atari, one_round, kwargs, name)
 
 
-def make_raw_env(spec: str | EnvSpec, render_mode: str | None = None) -> gym.Env:
+def make_raw_env(
+    spec: str | EnvSpec,
+    render_mode: str | None = None,
+    wrap_emulator: Callable[[gym.Env], gym.Env] | None = None,
+) -> gym.Env:
     """The env *without* frame stacking: one (scaled) raw frame per agent step.
 
     This is what probes wrap and what the rollout engine steps; attacks and smoothing noise are
-    applied to these frames before the engine stacks them.
+    applied to these frames before the engine stacks them. ``wrap_emulator`` wraps an Atari game
+    below the preprocessing, where one step is one emulator frame (per-frame STORI probes).
     """
     spec = resolve_env_spec(spec)
     kwargs = dict(spec.kwargs)
+    if wrap_emulator is not None and not spec.atari:
+        raise ValueError(f"emulator-level probes need an ALE env with standard preprocessing, not {spec}")
     if spec.atari:
         # Preprocessing owns frame skipping, so the emulator must step one frame at a time and
         # sticky actions stay off (stochasticity is something a probe adds on purpose).
         kwargs.setdefault("frameskip", 1)
         kwargs.setdefault("repeat_action_probability", 0.0)
         env = gym.make(spec.gym_id, render_mode=render_mode, max_episode_steps=None, **kwargs)
+        if wrap_emulator is not None:
+            env = wrap_emulator(env)
         env = gym.wrappers.AtariPreprocessing(
             env, noop_max=30, frame_skip=4, screen_size=84, grayscale_obs=True, scale_obs=True
         )
