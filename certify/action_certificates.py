@@ -150,19 +150,21 @@ def certify_trajectory(
     method: str = "crown",
     low: float | None = None,
     high: float | None = None,
+    probe=None,
     **kwargs: Any,
 ) -> TrajectoryCertificate:
     """Run one clean episode from ``seed`` and certify every policy observation along it at ``eps``.
 
     Frames are stacked after the adversary acts, so a per-frame ℓ∞ budget ε bounds the stacked
     observation in ℓ∞ by ε as well; for ℓ2 a per-frame ε gives at most sqrt(k)·ε on a k-frame stack,
-    which is what we certify.
+    which is what we certify. With a seeded ``probe`` (``envs.probes.ProbeStack``) the probed env is
+    still deterministic given the seed, so the certificate holds for that probed episode.
     """
     from envs.factory import resolve_env_spec
     from envs.rollout import run, stack_frames
 
     spec = resolve_env_spec(env)
-    episodes = run(policy, spec, 1, seed=seed, chunk_size=1, record_steps=True)
+    episodes = run(policy, spec, 1, seed=seed, chunk_size=1, record_steps=True, probe=probe)
     record = episodes.records[0]
     observations = stack_frames(record.frames, spec.frame_stack)
     radius = eps * math.sqrt(spec.frame_stack) if norm == "2" else eps

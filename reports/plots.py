@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["plot_certificate_curve"]
+__all__ = ["plot_certificate_curve", "plot_stress_sweeps"]
 
 
 def plot_certificate_curve(
@@ -51,6 +51,47 @@ def plot_certificate_curve(
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def plot_stress_sweeps(report, path: str | Path) -> Path:
+    """One panel per probe family: mean return (± 1.96 SE, empirical) against severity, with the
+    unperturbed baseline as a band. ``report`` is an ``envs.stress.StressReport``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    families: dict[str, list] = {}
+    for result in report.results:
+        families.setdefault(result.setting.family, []).append(result)
+    columns = min(4, len(families))
+    rows = -(-len(families) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.6 * rows), dpi=110, squeeze=False)
+    band = 1.96 * report.baseline_stderr
+    for ax, (family, results) in zip(axes.flat, families.items()):
+        results = sorted(results, key=lambda r: r.setting.severity)
+        xs = [r.setting.severity for r in results]
+        ax.axhspan(report.baseline_mean - band, report.baseline_mean + band, color="tab:gray", alpha=0.25)
+        ax.axhline(report.baseline_mean, color="tab:gray", ls=":", label="baseline")
+        colors = ["tab:green" if r.verdict == "pass" else "tab:red" if r.verdict == "fail" else "tab:orange"
+                  for r in results]  # fmt: skip
+        ax.errorbar(xs, [r.mean_return for r in results], yerr=[1.96 * r.stderr_return for r in results],
+                    fmt="-", color="tab:blue", capsize=3)  # fmt: skip
+        ax.scatter(xs, [r.mean_return for r in results], c=colors, zorder=3)
+        ax.set_title(family, fontsize=8)
+        ax.set_xlabel(results[0].setting.severity_name, fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(families) :]:
+        ax.set_visible(False)
+    fig.suptitle(f"{report.policy} on {report.env}: return under probes (empirical; green pass, red fail, "
+                 f"orange inconclusive at tolerance {report.tolerance:.0%})", fontsize=8)  # fmt: skip
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

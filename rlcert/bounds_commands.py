@@ -41,6 +41,8 @@ class CertifyActionsConfig:
     sample of states (--max-states) of long Atari episodes."""
     lipschitz: bool = True
     """Also report the global Lipschitz product and the local Lipschitz bound over each eps-ball."""
+    probe: str | None = None
+    """Certify the episodes of the env under these probes (e.g. StickyActions:p=0.25,per=frame)."""
     out: str = "results/certify_actions.json"
     """Where to write the JSON report."""
 
@@ -61,11 +63,16 @@ def certify_actions_command(config: CertifyActionsConfig) -> int:
     spec = resolve_env_spec(policy_env(config.policy, config.env))
     low, high = (0.0, 1.0) if spec.atari else (None, None)  # pixels stay in [0, 1]
     eps_values = [float(x) for x in config.eps.split(",") if x.strip()]
+    probe = None
+    if config.probe is not None:
+        from envs.probe_suites import parse_probe_stack
+
+        probe = parse_probe_stack(config.probe)
     findings, rows = [], []
     trajectories = {
         eps: [
             certify_trajectory(
-                policy, spec, eps, seed=config.seed + i, norm=config.norm, method=config.method, low=low, high=high
+                policy, spec, eps, config.seed + i, config.norm, config.method, low, high, probe=probe
             )
             for i in range(config.episodes if config.trajectories else 0)
         ]
@@ -75,7 +82,9 @@ def certify_actions_command(config: CertifyActionsConfig) -> int:
     states = np.concatenate(
         [
             stack_frames(
-                run(policy, spec, 1, seed=config.seed + i, chunk_size=1, record_steps=True).records[0].frames,
+                run(policy, spec, 1, seed=config.seed + i, chunk_size=1, record_steps=True, probe=probe)
+                .records[0]
+                .frames,
                 spec.frame_stack,
             )
             for i in range(config.episodes)
@@ -93,6 +102,7 @@ def certify_actions_command(config: CertifyActionsConfig) -> int:
         "method": config.method,
         "episodes": config.episodes,
         "states": len(states),
+        **({"probe": probe.label} if probe is not None else {}),
     }
     findings.append(
         Finding(

@@ -154,6 +154,7 @@ def _attack_check(policy, env, budget, sigma, config, outcome, context, name) ->
         executor=make_executor(config.workers),
         chunk_size=config.chunk_size,
         progress=config.progress,
+        probe=config.probe_stack(),
     )
     mean_and_stderr = _mean_and_stderr(outcome(episodes.returns))
     method = "adaptive budgeted l2 PGD" + (" with expectation over noise" if sigma > 0 else ", no smoothing")
@@ -204,9 +205,12 @@ def certify_reward(config: CertifyRewardConfig) -> int:
             chunk_size=config.chunk_size,
             checkpoint_dir=config.checkpoint_dir,
             progress=config.progress,
+            probe=config.probe_stack(),
         )
         returns = clean.returns
         subject = {"policy": config.policy, "env": env}
+        if config.probe is not None:
+            subject["probe"] = config.probe_stack().label
     binary = config.success_min_return is not None
     low = high = None
     if config.range is not None:

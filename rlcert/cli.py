@@ -1,4 +1,5 @@
-"""The ``rlcert`` command line: ``evaluate``, ``certify reward|smoothed-actions`` and ``zoo list|train``."""
+"""The ``rlcert`` command line: ``evaluate``, ``certify reward|smoothed-actions|actions``, ``stress`` and
+``zoo list|train``."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from rlcert.certify_commands import (
     certify_smoothed_actions,
 )
 from rlcert.config import RolloutOptions, add_dataclass_arguments, dataclass_from_args
+from rlcert.stress_command import StressConfig, stress_command
 
 __all__ = ["main", "EvaluateConfig", "ZooTrainConfig"]
 
@@ -78,6 +80,7 @@ def _evaluate(config: EvaluateConfig) -> int:
         chunk_size=config.chunk_size,
         checkpoint_dir=config.checkpoint_dir,
         progress=config.progress,
+        probe=config.probe_stack(),
     )
     wall = time.perf_counter() - start
     summary = episodes.summary()
@@ -184,6 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         doc = " ".join(config_class.__doc__.split())
         add_dataclass_arguments(certify_commands.add_parser(name, help=doc, description=doc), config_class)
+    stress_doc = " ".join(StressConfig.__doc__.split())
+    stress = commands.add_parser("stress", help=stress_doc, description=stress_doc)
+    add_dataclass_arguments(stress, StressConfig)
     zoo = commands.add_parser("zoo", help="the bundled agent zoo")
     zoo_commands = zoo.add_subparsers(dest="zoo_command", required=True)
     zoo_commands.add_parser("list", help="list the zoo agents and their scores")
@@ -208,6 +214,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.certify_command == "actions":
                 return certify_actions_command(dataclass_from_args(CertifyActionsConfig, args))
             return certify_smoothed_actions(dataclass_from_args(CertifySmoothedActionsConfig, args))
+        if args.command == "stress":
+            return stress_command(dataclass_from_args(StressConfig, args))
         if args.zoo_command == "list":
             return _zoo_list()
         return _zoo_train(dataclass_from_args(ZooTrainConfig, args))

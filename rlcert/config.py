@@ -31,6 +31,17 @@ class RolloutOptions:
     """Save finished chunks here and resume from the ones already there."""
     progress: bool = True
     """Show progress bars."""
+    probe: str | None = None
+    """Run every episode under these probes, e.g. RandomActionExecution:p=0.1,per=frame+ConceptDrift:after=200
+    (see `rlcert stress`); certificates then hold for the probed env."""
+
+    def probe_stack(self):
+        """The parsed ``probe`` option (None when absent)."""
+        if self.probe is None:
+            return None
+        from envs.probe_suites import parse_probe_stack
+
+        return parse_probe_stack(self.probe)
 
 
 @cache

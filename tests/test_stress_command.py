@@ -1,0 +1,20 @@
+import json
+
+from reports.findings import AuditReport
+from rlcert.cli import main
+
+
+def test_stress_command_writes_report_and_plot(tmp_path, capsys):
+    out = tmp_path / "stress.json"
+    args = ["stress", "--env", "cartpole5?max_steps=40", "--probes", "RandomActionExecution:p=0.5", "--episodes", "6"]
+    assert main([*args, "--tolerance", "0.1", "--no-progress", "--out", str(out)]) == 0
+    report = AuditReport.from_json(out.read_text())
+    assert [f.name for f in report.findings][0] == "baseline_return"
+    assert report.findings[1].params["probe"] == "RandomActionExecution(p=0.5)"
+    assert out.with_suffix(".png").stat().st_size > 0 and "stress test" in capsys.readouterr().out
+    assert json.loads(out.read_text())["extra"]["passed"] in (True, False)
+
+
+def test_stress_command_bad_input(tmp_path, capsys):
+    assert main(["stress", "--probes", "RandomActionExecution:p=7", "--out", str(tmp_path / "x.json")]) == 2
+    assert "p must be a probability in [0, 1], got 7" in capsys.readouterr().err
