@@ -32,6 +32,7 @@ from agents.zoo import ZOO_DIR
 from attacks.smoothing import GaussianSmoothing
 from envs.factory import make_env
 from envs.rollout import run
+from reports.plots import plot_learning_curve
 
 __all__ = ["train_zoo_agent", "evaluate_for_zoo", "default_run_dir"]
 
@@ -103,30 +104,7 @@ def write_learning_curve(curve: list[dict[str, Any]], out_dir: Path, title: str)
         writer = csv.DictWriter(handle, fieldnames=["timesteps", "kind", "return"])
         writer.writeheader()
         writer.writerows(curve)
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=110)
-    train = [(p["timesteps"], p["return"]) for p in curve if p["kind"] == "train"]
-    if train:
-        steps, returns = np.array(train).T
-        ax.plot(steps, returns, ".", color="tab:gray", alpha=0.3, ms=3, label="training episode (game score)")
-        window = min(20, len(returns))
-        smooth = np.convolve(returns, np.ones(window) / window, mode="valid")
-        ax.plot(steps[window - 1 :], smooth, color="tab:blue", label=f"rolling mean of {window}")
-    evaluations = [(p["timesteps"], p["return"]) for p in curve if p["kind"] == "eval"]
-    if evaluations:
-        ax.plot(*np.array(evaluations).T, "o-", color="tab:red", label="selection evaluation (greedy)")
-    ax.set_xlabel("agent steps")
-    ax.set_ylabel("return")
-    ax.set_title(title, fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out_dir / "learning_curve.png")
-    plt.close(fig)
+    plot_learning_curve(curve, out_dir / "learning_curve.png", title)
 
 
 def train_zoo_agent(

@@ -65,8 +65,9 @@ def main() -> None:
             continue
         if setting.family.startswith("type 3.2") and setting.severity != 0.5:
             continue
-        ram_based = any(probe.__name__ in ("RandomEvents",) or "hide" in str(params) for probe, params in setting.stack.layers)
-        configurations.append((f"{setting.family} ({setting.severity_name}={setting.severity:g})", setting.stack, ram_based))
+        ram_based = "RandomEvents" in setting.stack.label or "hide_objects" in setting.stack.label
+        label = f"{setting.family} ({setting.severity_name}={setting.severity:g})"
+        configurations.append((label, setting.stack, ram_based))
 
     results = {}
     for label, stack, ram_based in configurations:

@@ -7,7 +7,25 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["plot_certificate_curve", "plot_stress_sweeps"]
+__all__ = ["plot_certificate_curve", "plot_stress_sweeps", "plot_learning_curve"]
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # headless: reports are files
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save_figure(fig, path: str | Path) -> Path:
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    _pyplot().close(fig)
+    return path
 
 
 def plot_certificate_curve(
@@ -27,11 +45,7 @@ def plot_certificate_curve(
     ``attacked`` / ``undefended`` map a budget to (mean, standard error) of attacked episodes of the
     smoothed and of an undefended agent.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
     label = "certified lower bound" + (f" (statistical, {confidence:.0%})" if confidence else "")
     ax.plot(budgets, certified, "o-", color="tab:blue", label=label)
@@ -51,22 +65,13 @@ def plot_certificate_curve(
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _save_figure(fig, path)
 
 
 def plot_stress_sweeps(report, path: str | Path) -> Path:
     """One panel per probe family: mean return (± 1.96 SE, empirical) against severity, with the
     unperturbed baseline as a band. ``report`` is an ``envs.stress.StressReport``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     families: dict[str, list] = {}
     for result in report.results:
         families.setdefault(result.setting.family, []).append(result)
@@ -92,9 +97,27 @@ def plot_stress_sweeps(report, path: str | Path) -> Path:
         ax.set_visible(False)
     fig.suptitle(f"{report.policy} on {report.env}: return under probes (empirical; green pass, red fail, "
                  f"orange inconclusive at tolerance {report.tolerance:.0%})", fontsize=8)  # fmt: skip
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _save_figure(fig, path)
+
+
+def plot_learning_curve(curve: Sequence[Mapping], path: str | Path, title: str = "") -> Path:
+    """Training episodes' game scores (dots, rolling mean of 20) and selection evaluations against steps.
+    ``curve`` rows: {"timesteps", "kind": "train" | "eval", "return"}."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=110)
+    train = [(p["timesteps"], p["return"]) for p in curve if p["kind"] == "train"]
+    if train:
+        steps, returns = np.array(train).T
+        ax.plot(steps, returns, ".", color="tab:gray", alpha=0.3, ms=3, label="training episode (game score)")
+        window = min(20, len(returns))
+        smooth = np.convolve(returns, np.ones(window) / window, mode="valid")
+        ax.plot(steps[window - 1 :], smooth, color="tab:blue", label=f"rolling mean of {window}")
+    evaluations = [(p["timesteps"], p["return"]) for p in curve if p["kind"] == "eval"]
+    if evaluations:
+        ax.plot(*np.array(evaluations).T, "o-", color="tab:red", label="selection evaluation (greedy)")
+    ax.set_xlabel("agent steps")
+    ax.set_ylabel("return")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save_figure(fig, path)
