@@ -50,10 +50,8 @@ __all__ = ["Sweep", "probe_classes", "parse_probe_stack", "load_suite", "builtin
 def probe_classes() -> dict[str, type[Probe]]:
     """Every probe a suite or a ``--probe`` string may name."""
     classes: list[type[Probe]] = [RandomActionExecution, StickyActions, ObservationNoise, FeatureDropout, ConceptDrift]
-    try:
-        from envs import stori
-    except ImportError:  # TODO(lead): remove once envs/stori.py lands
-        return {cls.__name__: cls for cls in classes}
+    from envs import stori
+
     classes += [getattr(stori, name) for name in stori.__all__ if isinstance(getattr(stori, name), type)]
     return {cls.__name__: cls for cls in classes if issubclass(cls, Probe)}
 
