@@ -4,8 +4,9 @@ STORI (Barsainyan et al. 2025, arXiv 2509.01793, §3) perturbs unmodified ALE ga
 type 2.1 edits the game's RAM at random moments (a brick hit undone, the car teleported to another
 city), type 3.2 hides part of what the agent sees (half the screen, all but a torch-lit circle,
 game-specific rectangles, or objects made invisible by a RAM edit). The per-game facts (addresses,
-rectangles, event rules) are in ``envs.stori_games``; the env-agnostic types 1 and 2.2 are in
-``envs.generic_probes``; :func:`stori_profiles` puts the paper's per-game profiles together.
+rectangles) are in ``envs.stori_games``, the event rules in ``envs.stori_events``; the env-agnostic
+types 1 and 2.2 are in ``envs.generic_probes``; :func:`stori_profiles` puts the paper's per-game
+profiles together.
 
 Unlike STORI, every random draw comes from the env's seeded generator (``np_random``), so the same
 seed reproduces the same perturbed episode.
@@ -105,7 +106,7 @@ class RandomEvents(Probe):
     the events of the episode so far. With ``enabled = False`` it steps the game untouched (a Boxing
     colour swap ends with it).
 
-    Limits: the rules are the ones rlcert checked on ALE 0.12 (``envs.stori_games`` says where they
+    Limits: the rules are the ones rlcert checked on ALE 0.12 (``envs.stori_events`` says where they
     differ from STORI's code); the displayed score is not rewound where the ALE would pay a negative
     reward for it. STORI measured agents trained in the perturbed game; rlcert measures a fixed policy.
 
