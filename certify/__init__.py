@@ -18,7 +18,7 @@ from certify.confidence import (
     survival_lower_band,
 )
 from certify.crop import SmoothedActionCertificate, smoothed_action_certificate, visited_state_certificate
-from certify.lipschitz import layer_operator_norm, lipschitz_upper_bound
+from certify.lipschitz import layer_operator_norm, lipschitz_upper_bound, local_lipschitz_bound
 from certify.reward import (
     BinaryCertificate,
     RewardCertificate,
@@ -39,6 +39,7 @@ __all__ = [
     "margin_bounds",
     "layer_operator_norm",
     "lipschitz_upper_bound",
+    "local_lipschitz_bound",
     "BAND_METHODS",
     "clopper_pearson_lower",
     "clopper_pearson_upper",

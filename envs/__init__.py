@@ -1,8 +1,14 @@
-"""Environments: the env factory and presets, batched envs, the rollout engine and its executors."""
+"""Environments: the env factory and presets, batched envs, the rollout engine and its executors, the
+STORI and generic probes, and the stress-test runner."""
 
 from envs.executors import InProcessExecutor, ProcessPoolExecutor, make_executor
 from envs.factory import PRESETS, EnvSpec, UnknownEnvError, make_env, make_raw_env, resolve_env_spec
+from envs.generic_probes import ConceptDrift, FeatureDropout, ObservationNoise, RandomActionExecution, StickyActions
+from envs.probe_suites import builtin_suite, load_suite, parse_probe_stack
+from envs.probes import ProbeStack
 from envs.rollout import Episodes, run
+from envs.stori import MissingStateVariables, RandomEvents, stori_profiles
+from envs.stress import ProbeSetting, StressReport, stress_test
 from envs.wrappers import EndOnFirstNonzeroReward, GaussianFrameNoise
 
 __all__ = [
@@ -19,4 +25,19 @@ __all__ = [
     "make_executor",
     "EndOnFirstNonzeroReward",
     "GaussianFrameNoise",
+    "ProbeStack",
+    "RandomActionExecution",
+    "StickyActions",
+    "ObservationNoise",
+    "FeatureDropout",
+    "ConceptDrift",
+    "RandomEvents",
+    "MissingStateVariables",
+    "stori_profiles",
+    "parse_probe_stack",
+    "load_suite",
+    "builtin_suite",
+    "ProbeSetting",
+    "StressReport",
+    "stress_test",
 ]
