@@ -1,5 +1,4 @@
-"""Environments: the env factory and presets, batched envs, the rollout engine and its executors, the
-STORI and generic probes, and the stress-test runner."""
+"""Environments: env factory and presets, the rollout engine, STORI and generic probes, stress tests."""
 
 from envs.executors import InProcessExecutor, ProcessPoolExecutor, make_executor
 from envs.factory import PRESETS, EnvSpec, UnknownEnvError, make_env, make_raw_env, resolve_env_spec
