@@ -71,8 +71,10 @@ def _selection_score(evaluation: dict[str, Any]) -> float:
 
 
 def _recipe_fingerprint(recipe: ZooRecipe) -> str:
-    """What a checkpoint must match to be resumed (everything that shapes the training itself)."""
-    fields = (recipe.name, recipe.env, recipe.algorithm, recipe.timesteps, recipe.hyperparameters, recipe.net_arch,
+    """What a checkpoint must match to be resumed: everything that shapes the training except its length,
+    so a recipe whose budget grew continues its run (the learning-rate schedule then stretches to the
+    new total from where it stands)."""
+    fields = (recipe.name, recipe.env, recipe.algorithm, recipe.hyperparameters, recipe.net_arch,
               recipe.n_envs, recipe.noise_sigma, recipe.seed, recipe.network)  # fmt: skip
     return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -92,6 +94,11 @@ def _load_checkpoint(run_dir: Path, recipe: ZooRecipe) -> dict[str, Any] | None:
         raise RuntimeError(
             f"{path} belongs to a different recipe or settings than {recipe.name!r}; "
             "remove it (or pass another run directory) to start afresh"
+        )
+    if int(state["timesteps"]) > recipe.timesteps:
+        raise RuntimeError(
+            f"{path} has trained {int(state['timesteps'])} steps, more than the recipe's {recipe.timesteps}; "
+            "raise the recipe's timesteps or start afresh"
         )
     return state
 

@@ -39,9 +39,17 @@ def test_an_interrupted_run_resumes_from_its_checkpoint_and_logs_a_learning_curv
     # CartPole pays 1 per step and these episodes last at most 30 steps: 256 steps finish >= 8 of them.
     train = [float(row["return"]) for row in rows if row["kind"] == "train"]
     assert len(train) >= 8 and all(1 <= value <= 30 for value in train)
-    other = ZooRecipe("tiny", "cartpole5?max_steps=30", "ppo", 512, {"n_steps": 64, "batch_size": 64}, (8,))
+    other = ZooRecipe("tiny", "cartpole5?max_steps=30", "ppo", 256, {"n_steps": 32, "batch_size": 32}, (8,))
     with pytest.raises(RuntimeError, match="belongs to a different recipe"):
         train_zoo_agent(other, tmp_path, verbose=False, run_dir=run_dir)
+    shorter = ZooRecipe("tiny", "cartpole5?max_steps=30", "ppo", 128, {"n_steps": 64, "batch_size": 64}, (8,))
+    with pytest.raises(RuntimeError, match="more than the recipe's 128"):
+        train_zoo_agent(shorter, tmp_path, verbose=False, run_dir=run_dir)
+    # A longer budget continues the same run from its 256 steps.
+    longer = ZooRecipe("tiny", "cartpole5?max_steps=30", "ppo", 384, {"n_steps": 64, "batch_size": 64}, (8,),
+                       eval_every=128, eval_episodes=5, final_episodes=10, min_score=0)  # fmt: skip
+    meta = train_zoo_agent(longer, tmp_path, verbose=False, run_dir=run_dir)
+    assert [point["timesteps"] for point in meta["training"]["selection_curve"]] == [128, 256, 384]
 
 
 def _arch(tmp_path, meta):
