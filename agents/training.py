@@ -233,6 +233,9 @@ def train_zoo_agent(
     check_same_actions(model, policy, np.stack([observation_space.sample() for _ in range(16)]))
     if state["best_policy"] is not None:
         policy.module.load_state_dict(state["best_policy"])
+    half = recipe.network == "atari-cnn"  # CNN weights ship in fp16: score exactly what ships
+    if half:
+        policy.module.load_state_dict({k: v.half().float() for k, v in policy.module.state_dict().items()})
     evaluation = evaluate_for_zoo(policy, recipe, final_episodes, seed=0)
     for spec in recipe.also_evaluate:
         extra = run(policy, spec, final_episodes, seed=0)
@@ -242,7 +245,7 @@ def train_zoo_agent(
             "episodes": final_episodes,
         }
     out_dir.mkdir(parents=True, exist_ok=True)
-    policy.save(out_dir / "weights.pt", run_dir / "architecture.json", half=recipe.network == "atari-cnn")
+    policy.save(out_dir / "weights.pt", run_dir / "architecture.json", half=half)
     write_learning_curve(state["curve"], out_dir, f"{recipe.name}: {recipe.description}")
     meta = {
         "name": recipe.name,
