@@ -107,7 +107,12 @@ def space_to_json(space: gym.Space) -> dict[str, Any]:
     if isinstance(space, gym.spaces.Discrete):
         return {"type": "discrete", "n": int(space.n)}
     if isinstance(space, gym.spaces.Box):
-        return {"type": "box", "shape": list(space.shape), "low": space.low.tolist(), "high": space.high.tolist()}
+
+        def bound(values: np.ndarray) -> Any:  # one number when uniform (pixels: 0 and 1), else the array
+            flat = values.reshape(-1)
+            return flat[0].item() if flat.size and np.all(flat == flat[0]) else values.tolist()
+
+        return {"type": "box", "shape": list(space.shape), "low": bound(space.low), "high": bound(space.high)}
     raise PolicyLoadError(f"only Discrete and Box spaces are supported, got {space}")
 
 

@@ -106,3 +106,11 @@ def test_architecture_json_errors(tmp_path):
     path.write_text('{"format": "something-else"}')
     with pytest.raises(PolicyLoadError, match="wrong 'format'"):
         read_architecture(path)
+
+
+def test_uniform_box_bounds_are_stored_as_one_number():
+    import gymnasium as gym
+
+    pixels = gym.spaces.Box(0.0, 1.0, (4, 84, 84), np.float32)
+    assert space_to_json(pixels) == {"type": "box", "shape": [4, 84, 84], "low": 0.0, "high": 1.0}
+    assert space_from_json(space_to_json(pixels)) == pixels
