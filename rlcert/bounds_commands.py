@@ -33,6 +33,9 @@ class CertifyActionsConfig:
     """Seed of the first episode (episode i uses seed + i)."""
     radius_max: float = 0.5
     """Upper end of the bisection for certified radii."""
+    radius_iterations: int = 12
+    """Bisection steps per radius (each one bound computation per state); the radius is within
+    radius_max / 2^iterations of the largest this method certifies."""
     max_states: int = 0
     """Certify state fractions, radii and local Lipschitz bounds on at most this many visited states,
     evenly spaced (0: all of them; CROWN takes seconds per Atari state on a CPU)."""
@@ -94,7 +97,9 @@ def certify_actions_command(config: CertifyActionsConfig) -> int:
         raise ValueError(f"max_states must be >= 0 (0 means all states), got {config.max_states}")
     if 0 < config.max_states < len(states):
         states = states[np.linspace(0, len(states) - 1, config.max_states).round().astype(int)]
-    radii = certified_radii(policy, states, config.norm, config.method, max_eps=config.radius_max, low=low, high=high)
+    radii = certified_radii(
+        policy, states, config.norm, config.method, config.radius_max, config.radius_iterations, low=low, high=high
+    )
     params = {
         "policy": config.policy,
         "env": str(spec),
