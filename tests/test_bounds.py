@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
@@ -92,6 +92,7 @@ def test_every_sampled_and_attacked_point_of_an_mlp_is_inside_the_bounds(seed, h
         assert torch.all(values >= lower - 1e-4) and torch.all(values <= upper + 1e-4), method
 
 
+@settings(max_examples=30)  # each example runs three methods and a PGD attack per output and sign
 @given(seed=st.integers(0, 10_000), eps=st.floats(0.001, 0.3), norm=st.sampled_from(["inf", "2"]))
 def test_small_cnn_bounds_hold_for_sampled_and_attacked_points(seed, eps, norm):
     module = small_cnn(seed)

@@ -1,6 +1,6 @@
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
@@ -23,6 +23,7 @@ def conv_net(seed, stride, padding, dilation, groups, activation):
     )
 
 
+@settings(max_examples=30)  # each example runs CROWN twice on a 3-conv network
 @given(
     seed=st.integers(0, 1000),
     stride=st.integers(1, 2),
