@@ -64,3 +64,20 @@ def test_the_generic_suite_fits_the_action_space():
     continuous = {s.probe for s in builtin_suite("generic", "pendulum")}
     assert "RandomActionExecution" in discrete and "RandomActionExecution" not in continuous
     assert {"ObservationNoise", "FeatureDropout"} <= continuous
+
+
+def test_the_stori_suite_of_an_atari_game_builds_every_setting_on_the_real_game():
+    from envs.factory import make_raw_env
+
+    sweeps = builtin_suite("stori", "bankheist")
+    probes = {sweep.probe for sweep in sweeps}
+    assert {"RandomActionExecution", "StickyActions", "RandomEvents", "MissingStateVariables"} <= probes
+    type1 = next(s for s in sweeps if s.name == "type 1 random actions")
+    assert type1.params == {"per": "frame", "actions": tuple(range(10))} and type1.values == (0.05, 0.1, 0.3)
+    events = {s.params["game_mode"] for s in sweeps if s.probe == "RandomEvents"}
+    assert events == {"dud_bomb", "fuel_leak", "teleport", "empty_bank"}
+    for setting in suite_settings(sweeps):
+        env = setting.stack(make_raw_env("bankheist", wrap_emulator=setting.stack.wrap_emulator))
+        env.reset(seed=0)
+        env.step(0)
+        env.close()
