@@ -70,16 +70,21 @@ def _fill_bits(probe: EventHost, index: int, bits: int) -> None:
     probe.ale.setRAM(index, int(probe.ale.getRAM()[index]) | bits)
 
 
+def _restore_cleared_bits(probe: EventHost, region: slice, before: np.ndarray) -> bool:
+    """Set back every bit of the RAM ``region`` that the last frame cleared; True when there was one."""
+    cleared = before & ~probe.ale.getRAM()[region]
+    for index in np.flatnonzero(cleared):
+        _fill_bits(probe, region.start + int(index), int(cleared[index]))
+    return bool(cleared.any())
+
+
 def _breakout_cancel_hit(probe: EventHost, action: int, keep_reward: bool) -> Step:
     if not probe.fires():
         return probe.env.step(action)
     wall_before = probe.ale.getRAM()[BREAKOUT_WALL]
     obs, reward, terminated, truncated, info = probe.env.step(action)
     if reward > 0:
-        knocked_out = wall_before & ~probe.ale.getRAM()[BREAKOUT_WALL]
-        for index in np.flatnonzero(knocked_out):
-            _fill_bits(probe, BREAKOUT_WALL.start + int(index), int(knocked_out[index]))
-        if knocked_out.any():
+        if _restore_cleared_bits(probe, BREAKOUT_WALL, wall_before):  # the knocked-out brick
             probe.count_event()
             # The score on screen keeps the points: rewinding it would make the ALE pay a negative reward.
             reward = reward if keep_reward else 0.0
@@ -179,10 +184,7 @@ def _gopher_cancel_fill(probe: EventHost, action: int, keep_reward: bool) -> Ste
     if reward > 0:
         # A fill clears tunnel bits; the gopher only ever sets them, so cleared bits are the farmer's
         # fill (STORI guesses the filled bytes from the farmer's x and may rewind the gopher's digging).
-        filled = tunnels_before & ~probe.ale.getRAM()[GOPHER_TUNNELS]
-        for index in np.flatnonzero(filled):
-            _fill_bits(probe, GOPHER_TUNNELS.start + int(index), int(filled[index]))
-        if filled.any():
+        if _restore_cleared_bits(probe, GOPHER_TUNNELS, tunnels_before):
             probe.count_event()
             reward = reward if keep_reward else 0.0
     return obs, reward, terminated, truncated, info

@@ -1,65 +1,12 @@
 """The per-game tables behind the STORI probes, checked on the real ALE games: every object hide removes
 pixels from the frame, and every blackout fill colour is what the emulator shows."""
 
-import gymnasium as gym
 import numpy as np
 import pytest
 
 from envs.factory import make_raw_env
-from envs.probes import ProbeStack
-from envs.stori import MissingStateVariables, RandomEvents
+from envs.stori import MissingStateVariables
 from envs.stori_games import BLACKOUT_REGIONS, OBJECT_HIDES, ale_gray
-
-
-def find_wrapper(env: gym.Env, cls: type) -> gym.Wrapper:
-    while not isinstance(env, cls):
-        env = env.env
-    return env
-
-
-def game_with_event(game: str, game_mode: str, p: float = 1.0, seed: int = 0):
-    """The preprocessed game with RandomEvents below frame skipping (reset, probe off) and that probe."""
-    stack = ProbeStack.of(RandomEvents, game_mode=game_mode, p=p)
-    env = make_raw_env(game, wrap_emulator=stack.wrap_emulator)
-    probe = find_wrapper(env, RandomEvents)
-    probe.enabled = False  # before the reset: its no-op frames run through the probe too
-    env.reset(seed=seed)
-    return env, probe, env.unwrapped.ale
-
-
-def frames(probe: RandomEvents, action: int, count: int) -> list[float]:
-    """Emulator frames stepped through the probe; their rewards."""
-    return [probe.step(action)[1] for _ in range(count)]
-
-
-def one_event_frame(probe: RandomEvents, action: int = 0):
-    probe.enabled = True
-    result = probe.step(action)
-    probe.enabled = False
-    return result
-
-
-def screen(ale) -> np.ndarray:
-    return ale.getScreenGrayscale().astype(int)
-
-
-# --- Breakout ------------------------------------------------------------------------------------
-
-
-def breakout_tracking_action(ale) -> int:
-    ram = ale.getRAM()
-    ball_x, ball_y, paddle_x = int(ram[99]), int(ram[101]), int(ram[72])
-    if ball_y == 0:
-        return 1  # FIRE: serve
-    return 2 if ball_x > paddle_x + 10 else 3 if ball_x < paddle_x + 4 else 0
-
-
-def play_breakout(env, ale, steps: int) -> list[float]:
-    return [env.step(breakout_tracking_action(ale))[1] for _ in range(steps)]
-
-
-WALL = slice(0, 36)
-
 
 # --- Object hides and screen regions -------------------------------------------------------------
 
