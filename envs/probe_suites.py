@@ -23,7 +23,8 @@ sweeps and the values, and optionally a concept drift that switches the probe on
 
 The built-in ``stori`` suite follows the paper's profiles for the four STORI games (Barsainyan et al.
 2025: type 1 at p = 0.3, the type 2.1 and 3.2 modes of REFERENCE §3), with sweeps around them, and a
-generic suite (random actions, sensor noise, feature dropout, drift) for any other env.
+generic suite (random actions, sensor noise, feature dropout, drift) for any other env; ``stori-paper``
+runs only the paper's own profiles, one setting each.
 """
 
 from __future__ import annotations
@@ -44,7 +45,15 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-__all__ = ["Sweep", "probe_classes", "parse_probe_stack", "load_suite", "builtin_suite", "suite_settings"]
+__all__ = [
+    "Sweep",
+    "probe_classes",
+    "parse_probe_stack",
+    "load_suite",
+    "builtin_suite",
+    "suite_settings",
+    "stori_paper_settings",
+]
 
 
 def probe_classes() -> dict[str, type[Probe]]:
@@ -179,6 +188,28 @@ def _atari_suite(spec: EnvSpec) -> list[Sweep]:
     sweeps.append(Sweep("type 2.2 drift to random actions", "RandomActionExecution", "after", (500,),
                         {"p": 0.3, "per": "frame", **safe}, {"mode": "sudden"}))  # fmt: skip
     return sweeps
+
+
+def stori_paper_settings(env: str | EnvSpec) -> list[ProbeSetting]:
+    """The paper's profiles for an ALE game (``envs.stori.stori_profiles``), one setting each, no sweep.
+
+    This is the configuration STORI's experiments ran (type 1 at p = 0.3, the game's type 2.1 mode, its
+    type 2.2 drift and type 3.2 variants); the severity shown is the profile's probability, or the
+    drift's switch time for the type 2.2 profile.
+    """
+    from envs.stori import stori_profiles
+
+    spec = resolve_env_spec(env)
+    if not spec.atari:
+        raise ValueError(f"the stori-paper profiles exist for ALE games only, not {spec.gym_id}; use generic")
+    settings = []
+    for label, stack in stori_profiles(spec.gym_id):
+        drift = [dict(params) for probe, params in stack.layers if probe is ConceptDrift]
+        if drift:
+            settings.append(ProbeSetting(label, float(drift[0]["after"]), stack, "after"))
+        else:
+            settings.append(ProbeSetting(label, float(dict(stack.layers[-1][1])["p"]), stack, "p"))
+    return settings
 
 
 def _generic_suite(spec: EnvSpec) -> list[Sweep]:

@@ -20,8 +20,9 @@ class StressConfig(RolloutOptions):
     env: str | None = None
     """Env spec; defaults to a zoo agent's own env."""
     probes: str = "stori"
-    """Suite: stori (the paper's profiles for Atari games, generic probes elsewhere), generic, a TOML file,
-    or one probe stack such as RandomActionExecution:p=0.3."""
+    """Suite: stori (severity sweeps around the paper's probes for Atari games, generic probes elsewhere),
+    stori-paper (only the paper's profiles, one setting each; ALE games), generic, a TOML file, or one probe
+    stack such as RandomActionExecution:p=0.3."""
     episodes: int | None = None
     """Episodes per setting and for the baseline (default: the suite's, else 100; 30 for Atari)."""
     tolerance: float | None = None
@@ -35,10 +36,12 @@ class StressConfig(RolloutOptions):
 
 
 def _settings(config: StressConfig, env):
-    from envs.probe_suites import builtin_suite, load_suite, parse_probe_stack, suite_settings
+    from envs.probe_suites import builtin_suite, load_suite, parse_probe_stack, stori_paper_settings, suite_settings
     from envs.stress import ProbeSetting
 
     defaults = {}
+    if config.probes == "stori-paper":
+        return stori_paper_settings(env), defaults
     if config.probes in ("stori", "generic"):
         sweeps = builtin_suite(config.probes, env)
     elif config.probes.endswith(".toml"):

@@ -81,3 +81,22 @@ def test_the_stori_suite_of_an_atari_game_builds_every_setting_on_the_real_game(
         env.reset(seed=0)
         env.step(0)
         env.close()
+
+
+def test_the_stori_paper_suite_is_one_setting_per_paper_profile():
+    from envs.factory import make_raw_env
+    from envs.probe_suites import stori_paper_settings
+    from envs.stori import stori_profiles
+
+    settings = stori_paper_settings("breakout")
+    assert [s.family for s in settings] == [label for label, _ in stori_profiles("breakout")]
+    by_kind = {s.family.split(" ")[1]: s for s in settings}
+    assert (by_kind["1"].severity, by_kind["1"].severity_name) == (0.3, "p")
+    assert (by_kind["2.1"].severity, by_kind["2.2"].severity, by_kind["2.2"].severity_name) == (0.25, 300.0, "after")
+    for setting in settings:
+        env = setting.stack(make_raw_env("breakout", wrap_emulator=setting.stack.wrap_emulator))
+        env.reset(seed=0)
+        env.step(1)
+        env.close()
+    with pytest.raises(ValueError, match="ALE games only"):
+        stori_paper_settings("cartpole5")

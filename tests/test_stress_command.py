@@ -18,3 +18,8 @@ def test_stress_command_writes_report_and_plot(tmp_path, capsys):
 def test_stress_command_bad_input(tmp_path, capsys):
     assert main(["stress", "--probes", "RandomActionExecution:p=7", "--out", str(tmp_path / "x.json")]) == 2
     assert "p must be a probability in [0, 1], got 7" in capsys.readouterr().err
+
+
+def test_stress_command_stori_paper_suite_needs_an_ale_game(tmp_path, capsys):
+    assert main(["stress", "--probes", "stori-paper", "--out", str(tmp_path / "x.json")]) == 2
+    assert "stori-paper profiles exist for ALE games only" in capsys.readouterr().err
