@@ -74,9 +74,7 @@ def certify_actions_command(config: CertifyActionsConfig) -> int:
     findings, rows = [], []
     trajectories = {
         eps: [
-            certify_trajectory(
-                policy, spec, eps, config.seed + i, config.norm, config.method, low, high, probe=probe
-            )
+            certify_trajectory(policy, spec, eps, config.seed + i, config.norm, config.method, low, high, probe=probe)
             for i in range(config.episodes if config.trajectories else 0)
         ]
         for eps in eps_values

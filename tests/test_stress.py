@@ -34,9 +34,9 @@ def test_relative_drop_bad_input():
 
 
 def test_stress_test_reports_each_setting_with_a_verdict(balancing_policy):
-    settings = [
-        ProbeSetting("random actions", p, ProbeStack.of(RandomActionExecution, p=p)) for p in (0.0, 0.6)
-    ] + [ProbeSetting("dropout", 0.2, ProbeStack.of(FeatureDropout, p=0.2))]
+    settings = [ProbeSetting("random actions", p, ProbeStack.of(RandomActionExecution, p=p)) for p in (0.0, 0.6)] + [
+        ProbeSetting("dropout", 0.2, ProbeStack.of(FeatureDropout, p=0.2))
+    ]
     report = stress_test(balancing_policy, "cartpole5?max_steps=100", settings, 30, tolerance=0.2, seed=1)
     verdicts = {(r.setting.family, r.setting.severity): r for r in report.results}
     assert report.baseline_mean == pytest.approx(100.0)
