@@ -151,7 +151,7 @@ def train_zoo_agent(
     hyper = {k: _schedule(v) for k, v in recipe.hyperparameters.items()}
     model = algorithm(policy_name, vec_env, seed=recipe.seed + done, verbose=0, policy_kwargs=policy_kwargs, **hyper)
     state: dict[str, Any] = {"best_score": -np.inf, "best_timesteps": None, "best_policy": None, "curve": [],
-                             "train_seconds": 0.0}  # fmt: skip
+                             "train_seconds": 0.0, "budgets": []}  # fmt: skip
     if resumed:
         model.policy.load_state_dict(resumed["policy"])
         model.policy.optimizer.load_state_dict(resumed["optimizer"])
@@ -160,8 +160,15 @@ def train_zoo_agent(
             model.q_net_target.load_state_dict(resumed["target"])
         state.update({key: resumed[key] for key in ("best_score", "best_timesteps", "best_policy", "train_seconds")})
         state["curve"] = json.loads(resumed["curve"])
+        # Checkpoints written before budgets were recorded leave the history's start unknown (null).
+        state["budgets"] = json.loads(resumed.get("budgets", '[{"from_timesteps": 0, "timesteps": null}]'))
         if verbose:
             print(f"  {recipe.name}: resuming at {done} steps from {run_dir / CHECKPOINT}")
+
+    # A grown budget stretches the learning-rate and clip-range schedules from where the run stands, so
+    # reproducing the run needs each budget and the step it took effect at.
+    if not state["budgets"] or state["budgets"][-1]["timesteps"] != recipe.timesteps:
+        state["budgets"].append({"from_timesteps": done, "timesteps": recipe.timesteps})
 
     def greedy_policy():
         return sequential_policy(model, observation_space, recipe.name)
@@ -179,6 +186,7 @@ def train_zoo_agent(
                 "best_policy": state["best_policy"],
                 "curve": json.dumps(state["curve"]),
                 "train_seconds": seconds,
+                "budgets": json.dumps(state["budgets"]),
             },
             run_dir / CHECKPOINT,
         )
@@ -258,6 +266,7 @@ def train_zoo_agent(
             "library": f"stable-baselines3 {sb3.__version__}",
             "seed": recipe.seed,
             "timesteps": recipe.timesteps,
+            "budget_history": state["budgets"],
             "frames": recipe.timesteps * (4 if recipe.network == "atari-cnn" else 1),
             "selected_at_timesteps": state["best_timesteps"] or recipe.timesteps,
             "noise_sigma": recipe.noise_sigma,

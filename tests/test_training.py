@@ -50,6 +50,10 @@ def test_an_interrupted_run_resumes_from_its_checkpoint_and_logs_a_learning_curv
                        eval_every=128, eval_episodes=5, final_episodes=10, min_score=0)  # fmt: skip
     meta = train_zoo_agent(longer, tmp_path, verbose=False, run_dir=run_dir)
     assert [point["timesteps"] for point in meta["training"]["selection_curve"]] == [128, 256, 384]
+    assert meta["training"]["budget_history"] == [
+        {"from_timesteps": 0, "timesteps": 256},
+        {"from_timesteps": 256, "timesteps": 384},
+    ]
 
 
 def _arch(tmp_path, meta):
