@@ -127,13 +127,13 @@ def _atari(name: str, env: str, timesteps: int, min_score: float, sigma: float =
 
 
 _ALL += [
-    _atari("pong-ppo", "pong", 4_000_000, 15, also_evaluate=("pong-1round",)),
+    _atari("pong-ppo", "pong", 5_000_000, 15, also_evaluate=("pong-1round",)),
     _atari("freeway-ppo", "freeway", 1_500_000, 25, also_evaluate=("freeway-250",)),
     _atari("breakout-ppo", "breakout", 2_500_000, 100),
     _atari("boxing-ppo", "boxing", 2_500_000, 50),
     _atari("gopher-ppo", "gopher", 2_000_000, 1_000),
     _atari("bankheist-ppo", "bankheist", 2_500_000, 500),
-    _atari("pong-ppo-sigma0.1", "pong", 4_000_000, 15, 0.1, also_evaluate=("pong-1round",), twin="pong-ppo"),
+    _atari("pong-ppo-sigma0.1", "pong", 5_000_000, 15, 0.1, also_evaluate=("pong-1round",), twin="pong-ppo"),
     _atari("freeway-ppo-sigma0.1", "freeway", 1_500_000, 25, 0.1, also_evaluate=("freeway-250",), twin="freeway-ppo"),
 ]
 RECIPES: dict[str, ZooRecipe] = {r.name: r for r in _ALL}
