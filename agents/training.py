@@ -1,8 +1,10 @@
 """Train a zoo agent from its recipe with Stable-Baselines3 and write it into the zoo (``rlcert[train]``).
 
 Model selection evaluates the greedy policy every ``eval_every`` steps (``eval_episodes`` episodes on
-seeds 1000 + k, through the rollout engine) and keeps the best; the score written to ``meta.json`` is a
-separate final evaluation on seed 0, so the selection does not inflate it.
+seeds 1000 + k, through the rollout engine) and keeps the ``finalists`` best snapshots; at the end each
+finalist is evaluated again (``final_episodes`` episodes on seed 2000, the same episodes for all) and the
+best of those is picked. The score written to ``meta.json`` is a separate final evaluation on seed 0, so
+neither the selection nor the re-evaluation inflates it.
 
 A run lives in a run directory and checkpoints itself (policy and optimizer tensors, step count,
 selection state and learning curve; written atomically, read back with ``weights_only=True``), so an
@@ -79,6 +81,13 @@ def _recipe_fingerprint(recipe: ZooRecipe) -> str:
     return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def _finalists_of_old_checkpoint(resumed: dict[str, Any]) -> list[dict[str, Any]]:
+    """Checkpoints written before finalists were kept hold only the single best snapshot."""
+    if resumed.get("best_policy") is None:
+        return []
+    return [{"timesteps": resumed["best_timesteps"], "score": resumed["best_score"], "policy": resumed["best_policy"]}]
+
+
 def _save_atomic(obj: Any, path: Path) -> None:
     partial = path.with_suffix(".partial")
     torch.save(obj, partial)
@@ -150,15 +159,15 @@ def train_zoo_agent(
     policy_name, policy_kwargs = sb3_policy_kwargs(recipe)
     hyper = {k: _schedule(v) for k, v in recipe.hyperparameters.items()}
     model = algorithm(policy_name, vec_env, seed=recipe.seed + done, verbose=0, policy_kwargs=policy_kwargs, **hyper)
-    state: dict[str, Any] = {"best_score": -np.inf, "best_timesteps": None, "best_policy": None, "curve": [],
-                             "train_seconds": 0.0, "budgets": []}  # fmt: skip
+    state: dict[str, Any] = {"finalists": [], "curve": [], "train_seconds": 0.0, "budgets": []}
     if resumed:
         model.policy.load_state_dict(resumed["policy"])
         model.policy.optimizer.load_state_dict(resumed["optimizer"])
         model.num_timesteps = done
         if recipe.algorithm == "dqn":
             model.q_net_target.load_state_dict(resumed["target"])
-        state.update({key: resumed[key] for key in ("best_score", "best_timesteps", "best_policy", "train_seconds")})
+        state["train_seconds"] = resumed["train_seconds"]
+        state["finalists"] = resumed.get("finalists") or _finalists_of_old_checkpoint(resumed)
         state["curve"] = json.loads(resumed["curve"])
         # Checkpoints written before budgets were recorded leave the history's start unknown (null).
         state["budgets"] = json.loads(resumed.get("budgets", '[{"from_timesteps": 0, "timesteps": null}]'))
@@ -181,9 +190,7 @@ def train_zoo_agent(
                 "policy": model.policy.state_dict(),
                 "optimizer": model.policy.optimizer.state_dict(),
                 **({"target": model.q_net_target.state_dict()} if recipe.algorithm == "dqn" else {}),
-                "best_score": float(state["best_score"]),
-                "best_timesteps": state["best_timesteps"],
-                "best_policy": state["best_policy"],
+                "finalists": state["finalists"],
                 "curve": json.dumps(state["curve"]),
                 "train_seconds": seconds,
                 "budgets": json.dumps(state["budgets"]),
@@ -217,9 +224,10 @@ def train_zoo_agent(
                 state["curve"].append({"timesteps": self.num_timesteps, "kind": "eval", "return": score})
                 if verbose:
                     print(f"  {recipe.name}: {self.num_timesteps:>8d} steps  selection score {score:8.2f}", flush=True)
-                if score >= state["best_score"]:
-                    state.update(best_score=score, best_timesteps=self.num_timesteps,
-                                 best_policy=policy.module.state_dict())  # fmt: skip
+                snapshot = {"timesteps": self.num_timesteps, "score": score, "policy": policy.module.state_dict()}
+                # Ties go to the later snapshot; the sort is stable, so insert it in front.
+                ranked = sorted([snapshot, *state["finalists"]], key=lambda f: -f["score"])
+                state["finalists"] = ranked[: recipe.finalists]
             if self.num_timesteps >= self.next_checkpoint:
                 self.next_checkpoint += checkpoint_every
                 save_checkpoint(seconds_before + time.time() - started)
@@ -239,11 +247,23 @@ def train_zoo_agent(
 
     policy = greedy_policy()
     check_same_actions(model, policy, np.stack([observation_space.sample() for _ in range(16)]))
-    if state["best_policy"] is not None:
-        policy.module.load_state_dict(state["best_policy"])
     half = recipe.network == "atari-cnn"  # CNN weights ship in fp16: score exactly what ships
-    if half:
-        policy.module.load_state_dict({k: v.half().float() for k, v in policy.module.state_dict().items()})
+
+    def load(weights: dict[str, torch.Tensor]) -> None:
+        policy.module.load_state_dict({k: v.half().float() for k, v in weights.items()} if half else weights)
+
+    finalists = state["finalists"] or [{"timesteps": model.num_timesteps, "score": None,
+                                        "policy": policy.module.state_dict()}]  # fmt: skip
+    reevaluated = []
+    for finalist in finalists if len(finalists) > 1 else []:
+        load(finalist["policy"])
+        again = evaluate_for_zoo(policy, recipe, final_episodes, seed=2000, plain=recipe.noise_sigma == 0)
+        reevaluated.append({"timesteps": finalist["timesteps"], "selection_score": finalist["score"],
+                            "reevaluation_score": _selection_score(again)})  # fmt: skip
+        if verbose:
+            print(f"  {recipe.name}: finalist at {finalist['timesteps']} steps scores {_selection_score(again):.2f}")
+    chosen = finalists[int(np.argmax([f["reevaluation_score"] for f in reevaluated]))] if reevaluated else finalists[0]
+    load(chosen["policy"])
     evaluation = evaluate_for_zoo(policy, recipe, final_episodes, seed=0)
     for spec in recipe.also_evaluate:
         extra = run(policy, spec, final_episodes, seed=0)
@@ -268,7 +288,8 @@ def train_zoo_agent(
             "timesteps": recipe.timesteps,
             "budget_history": state["budgets"],
             "frames": recipe.timesteps * (4 if recipe.network == "atari-cnn" else 1),
-            "selected_at_timesteps": state["best_timesteps"] or recipe.timesteps,
+            "selected_at_timesteps": chosen["timesteps"],
+            "finalists": reevaluated,
             "noise_sigma": recipe.noise_sigma,
             "network": recipe.network,
             "net_arch": list(recipe.net_arch),

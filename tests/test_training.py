@@ -60,3 +60,21 @@ def _arch(tmp_path, meta):
     path = tmp_path / "architecture.json"
     path.write_text(json.dumps(meta["architecture"]))
     return path
+
+
+def test_finalists_are_evaluated_again_and_the_best_of_them_is_picked(tmp_path):
+    tiny = ZooRecipe("tiny", "cartpole5?max_steps=30", "ppo", 384, {"n_steps": 64, "batch_size": 64}, (8,),
+                     eval_every=128, eval_episodes=3, final_episodes=10, finalists=2, min_score=0)  # fmt: skip
+    meta = train_zoo_agent(tiny, tmp_path, verbose=False, run_dir=tmp_path / "run")
+    selections = {p["timesteps"]: p["score"] for p in meta["training"]["selection_curve"]}
+    finalists = meta["training"]["finalists"]
+    assert len(finalists) == 2 and len({f["timesteps"] for f in finalists}) == 2
+    # The two best selection scores (ties to the later snapshot) are the finalists ...
+    ranked = sorted(selections, key=lambda t: (-selections[t], -t))[:2]
+    assert [f["timesteps"] for f in finalists] == ranked
+    assert all(f["selection_score"] == selections[f["timesteps"]] for f in finalists)
+    # ... and the one picked has the best re-evaluation.
+    best = max(finalists, key=lambda f: f["reevaluation_score"])
+    assert meta["training"]["selected_at_timesteps"] == best["timesteps"]
+    with pytest.raises(ValueError, match="finalists must be at least 1"):
+        ZooRecipe("tiny", "cartpole5", "ppo", 10, finalists=0)
