@@ -82,11 +82,20 @@ def _raw_wrappers(recipe: ZooRecipe, atari: bool):
     return wrap
 
 
-def training_env(recipe: ZooRecipe, seed: int) -> VecEnv:
-    """``recipe.n_envs`` training copies of the recipe's env (noise and training conventions below the stack)."""
+def training_env(recipe: ZooRecipe, seed: int, processes: bool = False) -> VecEnv:
+    """``recipe.n_envs`` training copies of the recipe's env (noise and training conventions below the stack).
+
+    ``processes`` steps each copy in its own process (SB3's SubprocVecEnv): the envs then step in
+    parallel while the learner waits, which pays where env steps are a large share of the time (Atari
+    on a few cores). The copies and their seeds are the same either way.
+    """
+    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
+
     atari = resolve_env_spec(recipe.env).atari
     wrap = _raw_wrappers(recipe, atari)
-    return make_vec_env(lambda: make_env(recipe.env, wrap_raw=wrap), n_envs=recipe.n_envs, seed=seed)
+    vec_env_cls = SubprocVecEnv if processes and recipe.n_envs > 1 else DummyVecEnv
+    return make_vec_env(lambda: make_env(recipe.env, wrap_raw=wrap), n_envs=recipe.n_envs, seed=seed,
+                        vec_env_cls=vec_env_cls)  # fmt: skip
 
 
 def sb3_policy_kwargs(recipe: ZooRecipe) -> tuple[str, dict[str, Any]]:

@@ -130,12 +130,14 @@ def train_zoo_agent(
     verbose: bool = True,
     run_dir: Path | None = None,
     stop_after: int | None = None,
+    env_processes: bool = False,
 ) -> dict[str, Any] | None:
     """Train ``recipe`` (resuming from ``run_dir`` when it holds a checkpoint), keep the best evaluated
     snapshot, and write weights.pt + meta.json + the learning curve to ``out_dir``; return the meta.
 
     ``stop_after`` ends this call after that many more training steps with a checkpoint written and
-    returns None: a training budget can be spread over several calls.
+    returns None: a training budget can be spread over several calls. ``env_processes`` steps the
+    training envs in subprocesses (same envs and seeds; faster where env steps dominate).
     """
     try:
         import stable_baselines3 as sb3
@@ -153,7 +155,7 @@ def train_zoo_agent(
     resumed = _load_checkpoint(run_dir, recipe)
     done = int(resumed["timesteps"]) if resumed else 0
     # A resumed run seeds its fresh training episodes differently from the first start.
-    vec_env = training_env(recipe, seed=recipe.seed + done)
+    vec_env = training_env(recipe, seed=recipe.seed + done, processes=env_processes)
     observation_space = make_env(recipe.env).observation_space
     algorithm = {"dqn": sb3.DQN, "ppo": sb3.PPO}[recipe.algorithm]
     policy_name, policy_kwargs = sb3_policy_kwargs(recipe)
@@ -239,6 +241,7 @@ def train_zoo_agent(
     if remaining > 0:
         model.learn(total_timesteps=remaining, callback=SelectAndCheckpoint(), reset_num_timesteps=done == 0)
         save_checkpoint(seconds_before + time.time() - started)
+    vec_env.close()  # ends the env subprocesses, if any
     if model.num_timesteps < recipe.timesteps:
         if verbose:
             print(f"  {recipe.name}: stopped at {model.num_timesteps} of {recipe.timesteps} steps; run again to resume")

@@ -53,6 +53,8 @@ class ZooTrainConfig:
     """Run directory holding the resumable checkpoint (default: runs/zoo-train/NAME); a rerun resumes from it."""
     stop_after: int | None = None
     """Stop after this many more training steps, checkpointed (spread a long run over several calls)."""
+    env_processes: bool = False
+    """Step the training envs in subprocesses (the same envs and seeds; faster for Atari on several cores)."""
 
 
 def _evaluate(config: EvaluateConfig) -> int:
@@ -163,6 +165,7 @@ def _zoo_train(config: ZooTrainConfig) -> int:
         final_episodes=config.final_episodes,
         run_dir=Path(config.run_dir) if config.run_dir else None,
         stop_after=config.stop_after,
+        env_processes=config.env_processes,
     )
     if meta is None:
         return 0

@@ -14,9 +14,20 @@ pytest.importorskip("stable_baselines3")
 def test_a_short_training_run_writes_a_loadable_zoo_entry(tmp_path, algorithm, sigma):
     hyper = {"learning_starts": 50} if algorithm == "dqn" else {"n_steps": 64, "batch_size": 64}
     tiny = ZooRecipe(
-        "tiny", "cartpole5?max_steps=30", algorithm, 256, hyper, (8,), noise_sigma=sigma, eval_every=128, min_score=0
+        "tiny",
+        "cartpole5?max_steps=30",
+        algorithm,
+        256,
+        hyper,
+        (8,),
+        noise_sigma=sigma,
+        eval_every=128,
+        min_score=0,
+        n_envs=2 if algorithm == "ppo" else 1,
     )
-    meta = train_zoo_agent(tiny, tmp_path, final_episodes=20, verbose=False, run_dir=tmp_path / "run")
+    meta = train_zoo_agent(
+        tiny, tmp_path, final_episodes=20, verbose=False, run_dir=tmp_path / "run", env_processes=algorithm == "ppo"
+    )
     assert json.loads((tmp_path / "meta.json").read_text()) == meta
     assert [point["timesteps"] for point in meta["training"]["selection_curve"]] == [128, 256]
     assert meta["evaluation"]["episodes"] == 20 and ("smoothed" in meta["evaluation"]) == (sigma > 0)
