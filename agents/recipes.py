@@ -122,25 +122,43 @@ _ATARI_PPO = {
 }  # fmt: skip
 
 
-def _atari(name: str, env: str, timesteps: int, min_score: float, sigma: float = 0.0, **extra: Any) -> ZooRecipe:
+# Atari DQN: the rl-baselines3-zoo Atari settings. Freeway is trained with DQN: a uniformly random
+# policy never scores there (the chicken needs P(UP) well above 1/3 to cross), so PPO, whose initial
+# policy is uniform and whose entropy bonus keeps it so while every reward is zero, never sees a reward;
+# the initial Q-network's greedy action is nearly constant, so epsilon-greedy DQN crosses early.
+# Replay storage: see agents.sb3_setup.HalfPrecisionReplayBuffer (Freeway has no lives and never
+# reaches the 108k-frame truncation, so timeouts need no special handling there).
+_ATARI_DQN = {
+    "buffer_size": 100_000, "learning_rate": 1e-4, "batch_size": 32, "learning_starts": 100_000,
+    "target_update_interval": 1_000, "train_freq": 4, "gradient_steps": 1, "exploration_fraction": 0.1,
+    "exploration_final_eps": 0.01, "optimize_memory_usage": True,
+    "replay_buffer_kwargs": {"handle_timeout_termination": False},
+}  # fmt: skip
+
+
+def _atari(name: str, env: str, timesteps: int, min_score: float, sigma: float = 0.0, algorithm: str = "ppo",
+           **extra: Any) -> ZooRecipe:  # fmt: skip
     game = env.split("-")[0].capitalize()
     noise = f", {_noise_note(sigma)}" if sigma else ""
+    hyperparameters, n_envs = (_ATARI_PPO, 8) if algorithm == "ppo" else (_ATARI_DQN, 1)
     return ZooRecipe(
-        name, env, "ppo", timesteps, _ATARI_PPO, (), n_envs=8, noise_sigma=sigma, eval_every=100_000,
+        name, env, algorithm, timesteps, hyperparameters, (), n_envs=n_envs, noise_sigma=sigma, eval_every=100_000,
         min_score=min_score, network="atari-cnn", eval_episodes=8, final_episodes=30, finalists=3,
-        description=f"PPO, {game} (ALE v5, no sticky actions, standard preprocessing){noise}", **extra,
+        description=f"{algorithm.upper()}, {game} (ALE v5, no sticky actions, standard preprocessing){noise}", **extra,
     )  # fmt: skip
 
 
 _ALL += [
     _atari("pong-ppo", "pong", 6_500_000, 15, also_evaluate=("pong-1round",)),
-    _atari("freeway-ppo", "freeway", 1_500_000, 25, also_evaluate=("freeway-250",)),
+    _atari("freeway-dqn", "freeway", 1_500_000, 25, algorithm="dqn", also_evaluate=("freeway-250",)),
     _atari("breakout-ppo", "breakout", 2_500_000, 100),
     _atari("boxing-ppo", "boxing", 2_500_000, 50),
     _atari("gopher-ppo", "gopher", 2_000_000, 1_000),
     _atari("bankheist-ppo", "bankheist", 2_500_000, 500),
     _atari("pong-ppo-sigma0.1", "pong", 6_500_000, 15, 0.1, also_evaluate=("pong-1round",), twin="pong-ppo"),
-    _atari("freeway-ppo-sigma0.1", "freeway", 1_500_000, 25, 0.1, also_evaluate=("freeway-250",), twin="freeway-ppo"),
+    _atari(
+        "freeway-dqn-sigma0.1", "freeway", 1_500_000, 25, 0.1, "dqn", also_evaluate=("freeway-250",), twin="freeway-dqn"
+    ),
 ]
 RECIPES: dict[str, ZooRecipe] = {r.name: r for r in _ALL}
 

@@ -143,7 +143,13 @@ def train_zoo_agent(
         import stable_baselines3 as sb3
         from stable_baselines3.common.callbacks import BaseCallback
 
-        from agents.sb3_setup import check_same_actions, sb3_policy_kwargs, sequential_policy, training_env
+        from agents.sb3_setup import (
+            check_same_actions,
+            replay_buffer_class,
+            sb3_policy_kwargs,
+            sequential_policy,
+            training_env,
+        )
     except ImportError:
         raise RuntimeError("training needs Stable-Baselines3: pip install 'rlcert[train]'") from None
 
@@ -159,7 +165,7 @@ def train_zoo_agent(
     observation_space = make_env(recipe.env).observation_space
     algorithm = {"dqn": sb3.DQN, "ppo": sb3.PPO}[recipe.algorithm]
     policy_name, policy_kwargs = sb3_policy_kwargs(recipe)
-    hyper = {k: _schedule(v) for k, v in recipe.hyperparameters.items()}
+    hyper = {k: _schedule(v) for k, v in recipe.hyperparameters.items()} | replay_buffer_class(recipe)
     model = algorithm(policy_name, vec_env, seed=recipe.seed + done, verbose=0, policy_kwargs=policy_kwargs, **hyper)
     state: dict[str, Any] = {"finalists": [], "curve": [], "train_seconds": 0.0, "budgets": []}
     if resumed:

@@ -59,7 +59,7 @@ def test_recorded_scores_reproduce(name):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [name for name in ATARI if name in ("pong-ppo", "freeway-ppo")])
+@pytest.mark.parametrize("name", [name for name in ATARI if name in ("pong-ppo", "freeway-dqn")])
 def test_recorded_atari_scores_reproduce_with_few_episodes(name):
     entry = ENTRIES[name]
     recorded = entry.evaluation

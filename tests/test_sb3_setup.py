@@ -1,0 +1,65 @@
+import json
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("stable_baselines3")
+
+from agents.loading import load_policy  # noqa: E402
+from agents.recipes import ZooRecipe, recipe  # noqa: E402
+from agents.sb3_setup import HalfPrecisionReplayBuffer, replay_buffer_class, training_env  # noqa: E402
+from agents.training import train_zoo_agent  # noqa: E402
+
+
+def test_the_half_precision_buffer_keeps_frames_to_half_a_grey_level_and_noise_unclipped():
+    space = gym.spaces.Box(0.0, 1.0, (4, 84, 84), dtype=np.float32)
+    buffer = HalfPrecisionReplayBuffer(
+        8, space, gym.spaces.Discrete(3), optimize_memory_usage=True, handle_timeout_termination=False
+    )
+    assert buffer.observations.dtype == np.float16 and buffer.observations.nbytes == 8 * 4 * 84 * 84 * 2
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 256, (1, 4, 84, 84)).astype(np.float32) / 255 for _ in range(6)]
+    frames[3] = frames[3] + rng.normal(0.0, 0.5, frames[3].shape).astype(np.float32)  # noisy, outside [0, 1]
+    for obs, next_obs in zip(frames, frames[1:]):
+        buffer.add(obs, next_obs, np.array([1]), np.array([1.0]), np.array([False]), [{}])
+    samples = buffer._get_samples(np.arange(5))
+    assert samples.observations.dtype == samples.next_observations.dtype == torch.float32
+    stored = samples.observations.numpy()
+    expected = np.concatenate(frames[:5])
+    assert np.abs(stored - expected).max() <= 1e-3 * np.abs(expected).max()
+    assert np.abs(stored[:3] - expected[:3]).max() <= 2.5e-4 and stored.min() < 0 and stored.max() > 1
+    np.testing.assert_allclose(samples.next_observations.numpy(), np.concatenate(frames[1:6]), atol=2e-3)
+
+
+def test_atari_dqn_recipes_get_the_half_precision_buffer_and_others_do_not():
+    assert replay_buffer_class(recipe("freeway-dqn")) == {"replay_buffer_class": HalfPrecisionReplayBuffer}
+    assert replay_buffer_class(recipe("pong-ppo")) == {} and replay_buffer_class(recipe("cartpole5-dqn")) == {}
+
+
+def test_the_atari_training_env_clips_rewards_and_records_the_raw_game_return():
+    tiny = ZooRecipe("tiny", "pong?max_steps=40", "ppo", 64, network="atari-cnn", n_envs=2)
+    env = training_env(tiny, seed=0)
+    env.reset()
+    finished = []
+    for _ in range(40):
+        _, rewards, _, infos = env.step(np.zeros(2, dtype=int))
+        assert set(np.unique(rewards)) <= {-1.0, 0.0, 1.0}
+        finished += [info["game_episode"] for info in infos if "game_episode" in info]
+    env.close()
+    assert len(finished) == 2 and all(episode["length"] == 40 for episode in finished)
+
+
+def test_a_tiny_atari_dqn_run_writes_a_loadable_cnn_agent(tmp_path):
+    hyper = {"buffer_size": 300, "learning_starts": 64, "batch_size": 8, "train_freq": 4,
+             "optimize_memory_usage": True, "replay_buffer_kwargs": {"handle_timeout_termination": False}}  # fmt: skip
+    tiny = ZooRecipe("tiny", "pong?max_steps=64", "dqn", 192, hyper, (), network="atari-cnn", eval_every=96,
+                     eval_episodes=1, final_episodes=2, finalists=2, min_score=-21)  # fmt: skip
+    meta = train_zoo_agent(tiny, tmp_path, verbose=False, run_dir=tmp_path / "run")  # checks SB3 == converted
+    assert meta["algorithm"] == "DQN" and len(meta["training"]["finalists"]) == 2
+    architecture = tmp_path / "architecture.json"
+    architecture.write_text(json.dumps(meta["architecture"]))
+    policy = load_policy(tmp_path / "weights.pt", architecture=architecture)
+    assert policy.observation_space.shape == (4, 84, 84)
+    assert policy.act(np.zeros((2, 4, 84, 84), dtype=np.float32)).shape == (2,)
