@@ -137,7 +137,7 @@ def train_zoo_agent(
 
     ``stop_after`` ends this call after that many more training steps with a checkpoint written and
     returns None: a training budget can be spread over several calls. ``env_processes`` steps the
-    training envs in subprocesses (same envs and seeds; faster where env steps dominate).
+    training envs in subprocesses (same envs and seeds; faster only with spare cores).
     """
     try:
         import stable_baselines3 as sb3
