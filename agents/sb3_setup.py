@@ -38,6 +38,7 @@ __all__ = [
     "replay_buffer_class",
     "sb3_policy_kwargs",
     "sequential_policy",
+    "load_sequential_into_model",
 ]
 
 
@@ -154,16 +155,45 @@ def _flat_layers(module: nn.Module) -> list[nn.Module]:
     return [module]
 
 
-def sequential_policy(model, observation_space: gym.Space, name: str) -> TorchModulePolicy:
-    """The greedy policy of an SB3 DQN or PPO model as a ``TorchModulePolicy`` over an ``nn.Sequential``."""
+def _greedy_path(model) -> tuple[list[nn.Module], str]:
+    """The layers of an SB3 DQN or PPO model that its deterministic action goes through, in order."""
     policy = model.policy
     if hasattr(policy, "q_net"):
         parts, output = [policy.q_net.features_extractor, policy.q_net.q_net], "q_values"
     else:
         parts, output = [policy.features_extractor, policy.mlp_extractor.policy_net, policy.action_net], "logits"
-    layers = [copy.deepcopy(layer) for part in parts for layer in _flat_layers(part)]
-    module = nn.Sequential(*layers).to("cpu").eval().requires_grad_(False)
+    return [layer for part in parts for layer in _flat_layers(part)], output
+
+
+def sequential_policy(model, observation_space: gym.Space, name: str) -> TorchModulePolicy:
+    """The greedy policy of an SB3 DQN or PPO model as a ``TorchModulePolicy`` over an ``nn.Sequential``."""
+    layers, output = _greedy_path(model)
+    module = nn.Sequential(*[copy.deepcopy(layer) for layer in layers]).to("cpu").eval().requires_grad_(False)
     return TorchModulePolicy(module, observation_space, model.action_space, output, name=name)
+
+
+def load_sequential_into_model(model, source: TorchModulePolicy) -> None:
+    """The inverse of ``sequential_policy``: copy a stored policy's weights into an SB3 model built for the
+    same network (a DQN's target network too). A PPO's value head is not part of the stored policy and
+    keeps its fresh initialisation.
+
+    Raises:
+        ValueError: when the two networks differ in their layers.
+    """
+    layers, output = _greedy_path(model)
+    stored = list(source.module)
+    shapes = [[tuple(t.shape) for t in layer.state_dict().values()] for layer in layers]
+    stored_shapes = [[tuple(t.shape) for t in layer.state_dict().values()] for layer in stored]
+    if output != source.output or [type(x) for x in layers] != [type(x) for x in stored] or shapes != stored_shapes:
+        raise ValueError(
+            f"policy {source.name!r} ({source.output}, {len(stored)} layers) does not fit the model being "
+            f"trained ({output}, {len(layers)} layers): a warm start needs the same network"
+        )
+    with torch.no_grad():
+        for layer, weights in zip(layers, stored):
+            layer.load_state_dict({k: v.float() for k, v in weights.state_dict().items()})
+    if hasattr(model, "q_net_target"):
+        model.q_net_target.load_state_dict(model.q_net.state_dict())
 
 
 def check_same_actions(model, policy: TorchModulePolicy, observations: np.ndarray) -> None:

@@ -14,6 +14,10 @@ resumed run continues the same schedules (learning rate and clip range decay ove
 steps) but is not bit-identical to an uninterrupted one: the training envs restart from fresh
 episodes. The learning curve (every finished training episode's raw game return, and every selection
 evaluation) is written as CSV and PNG beside the agent.
+
+A recipe with ``init_from`` starts from another zoo agent's weights (a warm start: the noise-trained
+twins continue from their plain twin under noise); meta.json names that agent and its weights'
+fingerprint, so the run is reproducible from the committed zoo.
 """
 
 from __future__ import annotations
@@ -29,8 +33,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from agents.architecture import PolicyLoadError
 from agents.recipes import ZooRecipe
-from agents.zoo import ZOO_DIR
+from agents.zoo import ZOO_DIR, load_zoo_policy, zoo_entry
 from attacks.smoothing import GaussianSmoothing
 from envs.factory import make_env
 from envs.rollout import run
@@ -77,7 +82,7 @@ def _recipe_fingerprint(recipe: ZooRecipe) -> str:
     so a recipe whose budget grew continues its run (the learning-rate schedule then stretches to the
     new total from where it stands)."""
     fields = (recipe.name, recipe.env, recipe.algorithm, recipe.hyperparameters, recipe.net_arch,
-              recipe.n_envs, recipe.noise_sigma, recipe.seed, recipe.network)  # fmt: skip
+              recipe.n_envs, recipe.noise_sigma, recipe.seed, recipe.network, recipe.init_from)  # fmt: skip
     return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -86,6 +91,24 @@ def _finalists_of_old_checkpoint(resumed: dict[str, Any]) -> list[dict[str, Any]
     if resumed.get("best_policy") is None:
         return []
     return [{"timesteps": resumed["best_timesteps"], "score": resumed["best_score"], "policy": resumed["best_policy"]}]
+
+
+def _warm_start(model, recipe: ZooRecipe) -> dict[str, Any]:
+    """Load the zoo agent ``recipe.init_from`` into ``model`` (a resumed run overwrites it with its
+    checkpoint right after) and say what it was, for meta.json."""
+    from agents.sb3_setup import load_sequential_into_model
+
+    try:
+        entry = zoo_entry(recipe.init_from)
+    except PolicyLoadError:
+        raise RuntimeError(
+            f"{recipe.name} starts from the zoo agent {recipe.init_from!r}, which is not in the zoo: "
+            f"run 'rlcert zoo train {recipe.init_from}' first"
+        ) from None
+    source = load_zoo_policy(recipe.init_from)
+    load_sequential_into_model(model, source)
+    trained = entry.meta.get("training", {})
+    return {"agent": recipe.init_from, "weights_fingerprint": source.fingerprint, "timesteps": trained.get("timesteps")}
 
 
 def _save_atomic(obj: Any, path: Path) -> None:
@@ -168,6 +191,7 @@ def train_zoo_agent(
     hyper = {k: _schedule(v) for k, v in recipe.hyperparameters.items()} | replay_buffer_class(recipe)
     model = algorithm(policy_name, vec_env, seed=recipe.seed + done, verbose=0, policy_kwargs=policy_kwargs, **hyper)
     state: dict[str, Any] = {"finalists": [], "curve": [], "train_seconds": 0.0, "budgets": []}
+    warm_start = _warm_start(model, recipe) if recipe.init_from else None
     if resumed:
         model.policy.load_state_dict(resumed["policy"])
         model.policy.optimizer.load_state_dict(resumed["optimizer"])
@@ -297,6 +321,7 @@ def train_zoo_agent(
             "timesteps": recipe.timesteps,
             "budget_history": state["budgets"],
             "frames": recipe.timesteps * (4 if recipe.network == "atari-cnn" else 1),
+            "initialised_from": warm_start,
             "selected_at_timesteps": chosen["timesteps"],
             "finalists": reevaluated,
             "noise_sigma": recipe.noise_sigma,

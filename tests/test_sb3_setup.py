@@ -9,7 +9,12 @@ pytest.importorskip("stable_baselines3")
 
 from agents.loading import load_policy  # noqa: E402
 from agents.recipes import ZooRecipe, recipe  # noqa: E402
-from agents.sb3_setup import HalfPrecisionReplayBuffer, replay_buffer_class, training_env  # noqa: E402
+from agents.sb3_setup import (  # noqa: E402
+    HalfPrecisionReplayBuffer,
+    load_sequential_into_model,
+    replay_buffer_class,
+    training_env,
+)
 from agents.training import train_zoo_agent  # noqa: E402
 
 
@@ -63,3 +68,30 @@ def test_a_tiny_atari_dqn_run_writes_a_loadable_cnn_agent(tmp_path):
     policy = load_policy(tmp_path / "weights.pt", architecture=architecture)
     assert policy.observation_space.shape == (4, 84, 84)
     assert policy.act(np.zeros((2, 4, 84, 84), dtype=np.float32)).shape == (2,)
+
+
+def _fresh_model(recipe_name: str, net_arch: tuple[int, ...]):
+    import stable_baselines3 as sb3
+
+    base = recipe(recipe_name)
+    env = training_env(base, seed=0)
+    algorithm = {"dqn": sb3.DQN, "ppo": sb3.PPO}[base.algorithm]
+    return algorithm("MlpPolicy", env, seed=1, policy_kwargs={"net_arch": list(net_arch)}, verbose=0)
+
+
+def test_a_stored_policy_loaded_into_a_fresh_model_acts_like_the_stored_one():
+    stored = load_policy("zoo:cartpole5-dqn")
+    model = _fresh_model("cartpole5-dqn", (256, 256))
+    observations = np.random.default_rng(0).normal(size=(64, 5, 4)).astype(np.float32)
+    assert not np.array_equal(model.predict(observations, deterministic=True)[0], stored.act(observations))
+    load_sequential_into_model(model, stored)
+    assert np.array_equal(model.predict(observations, deterministic=True)[0], stored.act(observations))
+    for online, target in zip(model.q_net.parameters(), model.q_net_target.parameters()):
+        assert torch.equal(online, target)  # the target network starts from the same weights
+
+
+def test_a_stored_policy_of_another_network_is_refused():
+    with pytest.raises(ValueError, match="does not fit the model being trained"):
+        load_sequential_into_model(_fresh_model("cartpole5-dqn", (64,)), load_policy("zoo:cartpole5-dqn"))
+    with pytest.raises(ValueError, match="does not fit"):  # logits into a Q-network
+        load_sequential_into_model(_fresh_model("cartpole5-dqn", (64, 64)), load_policy("zoo:cartpole-ppo"))

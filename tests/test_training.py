@@ -6,6 +6,7 @@ import pytest
 from agents.loading import load_policy
 from agents.recipes import ZooRecipe
 from agents.training import train_zoo_agent
+from agents.zoo import ZOO_DIR
 
 pytest.importorskip("stable_baselines3")
 
@@ -89,3 +90,22 @@ def test_finalists_are_evaluated_again_and_the_best_of_them_is_picked(tmp_path):
     assert meta["training"]["selected_at_timesteps"] == best["timesteps"]
     with pytest.raises(ValueError, match="finalists must be at least 1"):
         ZooRecipe("tiny", "cartpole5", "ppo", 10, finalists=0)
+
+
+def test_a_warm_started_run_begins_from_its_zoo_agent_and_says_so(tmp_path):
+    # Learning rate 0: the shipped weights must be exactly the zoo agent's, which then still balances.
+    warm = ZooRecipe("warm", "CartPole-v1?max_steps=100", "ppo", 64, {"n_steps": 32, "batch_size": 32,
+                     "learning_rate": 0.0}, (64, 64), n_envs=2, eval_every=64, eval_episodes=2, final_episodes=4,
+                     init_from="cartpole-ppo")  # fmt: skip
+    meta = train_zoo_agent(warm, tmp_path, verbose=False, run_dir=tmp_path / "run")
+    source = load_policy("zoo:cartpole-ppo")
+    assert meta["training"]["initialised_from"] == {
+        "agent": "cartpole-ppo",
+        "weights_fingerprint": source.fingerprint,
+        "timesteps": json.loads((ZOO_DIR / "cartpole-ppo" / "meta.json").read_text())["training"]["timesteps"],
+    }
+    assert load_policy(tmp_path / "weights.pt", architecture=_arch(tmp_path, meta)).fingerprint == source.fingerprint
+    assert meta["evaluation"]["mean_return"] == 100.0
+    missing = ZooRecipe("cold", "CartPole-v1", "ppo", 64, init_from="no-such-agent")
+    with pytest.raises(RuntimeError, match="run 'rlcert zoo train no-such-agent' first"):
+        train_zoo_agent(missing, tmp_path / "cold", verbose=False, run_dir=tmp_path / "cold-run")
