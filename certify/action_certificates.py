@@ -21,7 +21,14 @@ from attacks.base import TorchPolicy
 from certify.bounds import margin_bounds
 from reports.findings import Finding
 
-__all__ = ["ActionCertificate", "certify_actions", "certified_radii", "TrajectoryCertificate", "certify_trajectory"]
+__all__ = [
+    "ActionCertificate",
+    "certify_actions",
+    "certified_radii",
+    "state_batch_size",
+    "TrajectoryCertificate",
+    "certify_trajectory",
+]
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,19 @@ class ActionCertificate:
         return float(np.mean(self.certified))
 
 
+# Input floats per bound-propagation batch. CROWN's backward matrices grow with (input size × neurons)
+# per state: on the Mnih-2013 Atari CNN (4×84×84 inputs) a state costs about 0.1 GB, so 256 of them at
+# once would need ~25 GB; this budget gives 9 Atari states (~1.4 GB, near the fastest per-state rate
+# measured) and the full 256 for small vector observations.
+_BATCH_INPUT_FLOATS = 2**18
+
+
+def state_batch_size(observations: np.ndarray, largest: int = 256) -> int:
+    """How many states to bound at once: ``largest`` for small observations, fewer for images."""
+    per_state = max(1, int(np.prod(np.shape(observations)[1:])))
+    return max(1, min(largest, _BATCH_INPUT_FLOATS // per_state))
+
+
 def certify_actions(
     policy: TorchPolicy,
     observations: np.ndarray,
@@ -50,13 +70,15 @@ def certify_actions(
     method: str = "crown",
     low: float | None = None,
     high: float | None = None,
-    batch: int = 256,
+    batch: int | None = None,
     **kwargs: Any,
 ) -> ActionCertificate:
-    """Certify the policy's action at each observation against every ε-perturbation (batched)."""
+    """Certify the policy's action at each observation against every ε-perturbation (batched;
+    ``batch`` defaults to ``state_batch_size``)."""
     if not (math.isfinite(eps) and eps >= 0):
         raise ValueError(f"eps must be a finite number >= 0, got {eps!r}")
     observations = np.asarray(observations, dtype=np.float32)
+    batch = batch or state_batch_size(observations)
     lows, actions = [], []
     for start in range(0, len(observations), batch):
         x = torch.as_tensor(observations[start : start + batch])
@@ -84,18 +106,20 @@ def certified_radii(
     of the largest radius this method can certify.
     """
     observations = np.asarray(observations, dtype=np.float32)
-    below = np.zeros(len(observations))
-    above = np.full(len(observations), float(max_eps))
-    x = torch.as_tensor(observations)
-    for _ in range(iterations):
-        middle = (below + above) / 2
-        margins, _ = margin_bounds(
-            policy.module, x, torch.as_tensor(middle, dtype=torch.float32), norm, method, low=low, high=high, **kwargs
-        )
-        ok = (margins.min(dim=1).values > 0).numpy()
-        below = np.where(ok, middle, below)
-        above = np.where(ok, above, middle)
-    return below
+    batch = state_batch_size(observations)
+    radii = []
+    for start in range(0, len(observations), batch):
+        x = torch.as_tensor(observations[start : start + batch])
+        below, above = np.zeros(len(x)), np.full(len(x), float(max_eps))
+        for _ in range(iterations):
+            middle = (below + above) / 2
+            eps = torch.as_tensor(middle, dtype=torch.float32)
+            margins, _ = margin_bounds(policy.module, x, eps, norm, method, low=low, high=high, **kwargs)
+            ok = (margins.min(dim=1).values > 0).numpy()
+            below = np.where(ok, middle, below)
+            above = np.where(ok, above, middle)
+        radii.append(below)
+    return np.concatenate(radii) if radii else np.zeros(0)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 import numpy as np
 
 from agents import load_policy
-from certify.action_certificates import certified_radii, certify_actions, certify_trajectory
+from certify import action_certificates
+from certify.action_certificates import certified_radii, certify_actions, certify_trajectory, state_batch_size
 from conftest import make_mlp_policy
 
 
@@ -35,3 +36,15 @@ def test_trajectory_certificate_of_the_zoo_agent():
     large = certify_trajectory(policy, "cartpole5?max_steps=40", 0.5, seed=0)
     assert not large.sound and large.first_uncertified_step is not None
     assert [f.name for f in large.findings()] == ["certified_step_fraction"]
+
+
+def test_image_observations_are_bounded_in_small_batches_with_the_same_results(monkeypatch):
+    assert state_batch_size(np.zeros((500, 4, 84, 84))) == 9 and state_batch_size(np.zeros((500, 5, 4))) == 256
+    policy = make_mlp_policy(obs_shape=(4,), n_actions=3, hidden=16, seed=2)
+    states = np.random.default_rng(3).normal(size=(37, 4)).astype(np.float32)
+    whole = certified_radii(policy, states, max_eps=2.0, iterations=8)
+    fractions = certify_actions(policy, states, 0.05).margins
+    monkeypatch.setattr(action_certificates, "_BATCH_INPUT_FLOATS", 20)  # 5 states per batch
+    assert state_batch_size(states) == 5
+    assert np.array_equal(certified_radii(policy, states, max_eps=2.0, iterations=8), whole)
+    assert np.allclose(certify_actions(policy, states, 0.05).margins, fractions, atol=1e-6)
