@@ -9,7 +9,8 @@ neither the selection nor the re-evaluation inflates it.
 A run lives in a run directory and checkpoints itself (policy and optimizer tensors, step count,
 selection state and learning curve; written atomically, read back with ``weights_only=True``), so an
 interrupted run — a killed process, or a training budget spread over several sessions — resumes where
-its last checkpoint left off (a DQN resumes with an empty replay buffer, which is not checkpointed). A
+its last checkpoint left off (a DQN's replay buffer is not checkpointed: a resumed DQN refills it for
+``learning_starts`` steps before it learns again). A
 resumed run continues the same schedules (learning rate and clip range decay over the recipe's total
 steps) but is not bit-identical to an uninterrupted one: the training envs restart from fresh
 episodes. The learning curve (every finished training episode's raw game return, and every selection
@@ -198,6 +199,9 @@ def train_zoo_agent(
         model.num_timesteps = done
         if recipe.algorithm == "dqn":
             model.q_net_target.load_state_dict(resumed["target"])
+            # The replay buffer is not checkpointed: refill it before learning resumes, as at the start,
+            # rather than fit the first gradient steps to a handful of fresh transitions.
+            model.learning_starts = done + int(recipe.hyperparameters.get("learning_starts", model.learning_starts))
         state["train_seconds"] = resumed["train_seconds"]
         state["finalists"] = resumed.get("finalists") or _finalists_of_old_checkpoint(resumed)
         state["curve"] = json.loads(resumed["curve"])

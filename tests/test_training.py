@@ -109,3 +109,20 @@ def test_a_warm_started_run_begins_from_its_zoo_agent_and_says_so(tmp_path):
     missing = ZooRecipe("cold", "CartPole-v1", "ppo", 64, init_from="no-such-agent")
     with pytest.raises(RuntimeError, match="run 'rlcert zoo train no-such-agent' first"):
         train_zoo_agent(missing, tmp_path / "cold", verbose=False, run_dir=tmp_path / "cold-run")
+
+
+def test_a_resumed_dqn_refills_its_replay_buffer_before_it_learns_again(tmp_path):
+    import torch
+
+    tiny = ZooRecipe("tiny", "cartpole5?max_steps=30", "dqn", 384, {"learning_starts": 64, "train_freq": 1}, (8,),
+                     eval_every=64, eval_episodes=1, final_episodes=2, min_score=0)  # fmt: skip
+    run_dir = tmp_path / "run"
+    train_zoo_agent(tiny, tmp_path, verbose=False, run_dir=run_dir, stop_after=128)
+    before = torch.load(run_dir / "checkpoint.pt", weights_only=True)["policy"]
+    train_zoo_agent(tiny, tmp_path, verbose=False, run_dir=run_dir, stop_after=64)  # the refill: no learning
+    refilled = torch.load(run_dir / "checkpoint.pt", weights_only=True)
+    assert refilled["timesteps"] == 192
+    assert all(torch.equal(before[key], refilled["policy"][key]) for key in before if key.startswith("q_net."))
+    train_zoo_agent(tiny, tmp_path, verbose=False, run_dir=run_dir, stop_after=128)  # 64 to refill, then learns
+    after = torch.load(run_dir / "checkpoint.pt", weights_only=True)["policy"]
+    assert not all(torch.equal(before[key], after[key]) for key in before if key.startswith("q_net."))
