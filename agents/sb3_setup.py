@@ -54,6 +54,10 @@ class AtariCnn(BaseFeaturesExtractor):
         with torch.no_grad():
             flat = self.cnn(torch.zeros(1, *observation_space.shape)).shape[1]
         self.linear = nn.Sequential(nn.Linear(flat, features_dim), nn.ReLU())
+        # Channels-last convolution weights make oneDNN pick its NHWC kernels: a PPO update batch
+        # (256 frames, forward and backward) ran 2× faster on a 2-core EPYC, whole PPO training
+        # 1.2-1.7×; same fp32 arithmetic. sequential_policy hands out plain contiguous copies.
+        self.cnn.to(memory_format=torch.channels_last)
 
     def forward(self, observations: torch.Tensor) -> torch.Tensor:
         return self.linear(self.cnn(observations))
@@ -168,7 +172,8 @@ def _greedy_path(model) -> tuple[list[nn.Module], str]:
 def sequential_policy(model, observation_space: gym.Space, name: str) -> TorchModulePolicy:
     """The greedy policy of an SB3 DQN or PPO model as a ``TorchModulePolicy`` over an ``nn.Sequential``."""
     layers, output = _greedy_path(model)
-    module = nn.Sequential(*[copy.deepcopy(layer) for layer in layers]).to("cpu").eval().requires_grad_(False)
+    module = nn.Sequential(*[copy.deepcopy(layer) for layer in layers]).to("cpu", memory_format=torch.contiguous_format)
+    module.eval().requires_grad_(False)
     return TorchModulePolicy(module, observation_space, model.action_space, output, name=name)
 
 
