@@ -9,8 +9,8 @@ neither the selection nor the re-evaluation inflates it.
 A run lives in a run directory and checkpoints itself (policy and optimizer tensors, step count,
 selection state and learning curve; written atomically, read back with ``weights_only=True``), so an
 interrupted run — a killed process, or a training budget spread over several sessions — resumes where
-its last checkpoint left off (a DQN's replay buffer is not checkpointed: a resumed DQN refills it for
-``learning_starts`` steps before it learns again). A
+its last checkpoint left off (a DQN's replay buffer is not checkpointed: a resumed DQN refills it with
+its epsilon-greedy policy for ``learning_starts`` steps before it learns again). A
 resumed run continues the same schedules (learning rate and clip range decay over the recipe's total
 steps) but is not bit-identical to an uninterrupted one: the training envs restart from fresh
 episodes. The learning curve (every finished training episode's raw game return, and every selection
@@ -199,9 +199,12 @@ def train_zoo_agent(
         model.num_timesteps = done
         if recipe.algorithm == "dqn":
             model.q_net_target.load_state_dict(resumed["target"])
-            # The replay buffer is not checkpointed: refill it before learning resumes, as at the start,
-            # rather than fit the first gradient steps to a handful of fresh transitions.
-            model.learning_starts = done + int(recipe.hyperparameters.get("learning_starts", model.learning_starts))
+            # The replay buffer is not checkpointed: refill it with the current epsilon-greedy policy
+            # (no gradient steps until it holds learning_starts transitions) rather than fit the first
+            # gradient steps to a handful of fresh transitions. Raising learning_starts instead would
+            # refill it with uniformly random actions, which SB3 takes before learning starts.
+            state["refill_until"] = done + model.learning_starts
+            model.gradient_steps = 0
         state["train_seconds"] = resumed["train_seconds"]
         state["finalists"] = resumed.get("finalists") or _finalists_of_old_checkpoint(resumed)
         state["curve"] = json.loads(resumed["curve"])
@@ -244,6 +247,9 @@ def train_zoo_agent(
             self.next_checkpoint = (done // checkpoint_every + 1) * checkpoint_every
 
         def _on_step(self) -> bool:
+            if "refill_until" in state and self.num_timesteps > state["refill_until"]:
+                self.model.gradient_steps = int(recipe.hyperparameters.get("gradient_steps", 1))
+                del state["refill_until"]
             for info in self.locals.get("infos", []):
                 if "game_episode" in info:
                     state["curve"].append(
