@@ -10,6 +10,7 @@ pytest.importorskip("stable_baselines3")
 from agents.loading import load_policy  # noqa: E402
 from agents.recipes import ZooRecipe, recipe  # noqa: E402
 from agents.sb3_setup import (  # noqa: E402
+    HalfPrecisionNStepReplayBuffer,
     HalfPrecisionReplayBuffer,
     load_sequential_into_model,
     replay_buffer_class,
@@ -38,8 +39,36 @@ def test_the_half_precision_buffer_keeps_frames_to_half_a_grey_level_and_noise_u
     np.testing.assert_allclose(samples.next_observations.numpy(), np.concatenate(frames[1:6]), atol=2e-3)
 
 
+def test_the_half_precision_n_step_buffer_sums_discounted_rewards_up_to_the_episode_end():
+    space = gym.spaces.Box(0.0, 1.0, (2, 3), dtype=np.float32)
+    buffer = HalfPrecisionNStepReplayBuffer(
+        16, space, gym.spaces.Discrete(3), handle_timeout_termination=False, n_steps=3, gamma=0.5
+    )
+    assert buffer.observations.dtype == buffer.next_observations.dtype == np.float16
+    frames = [np.full((1, 2, 3), k / 255, dtype=np.float32) for k in range(7)]
+    rewards, dones = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0], [False, False, False, True, False, False]
+    for k in range(6):
+        buffer.add(frames[k], frames[k + 1], np.array([0]), np.array([rewards[k]]), np.array([dones[k]]), [{}])
+    samples = buffer._get_samples(np.array([0, 2]))
+    # From step 0: 1 + 2/2 + 4/4 = 3, bootstrapped from frame 3 with 0.5^3; from step 2: 4 + 8/2 = 8, ending.
+    np.testing.assert_allclose(samples.rewards.numpy().ravel(), [3.0, 8.0])
+    np.testing.assert_allclose(samples.discounts.numpy().ravel(), [0.125, 0.25])
+    np.testing.assert_allclose(samples.dones.numpy().ravel(), [0.0, 1.0])
+    assert samples.next_observations.dtype == torch.float32
+    np.testing.assert_allclose(samples.next_observations.numpy()[:, 0, 0], [3 / 255, 4 / 255], atol=2.5e-4)
+
+
 def test_atari_dqn_recipes_get_the_half_precision_buffer_and_others_do_not():
-    assert replay_buffer_class(recipe("freeway-dqn")) == {"replay_buffer_class": HalfPrecisionReplayBuffer}
+    assert replay_buffer_class(recipe("freeway-dqn")) == {"replay_buffer_class": HalfPrecisionNStepReplayBuffer}
+    one_step = ZooRecipe(
+        "one-step",
+        "freeway",
+        "dqn",
+        10,
+        {"replay_buffer_kwargs": {"handle_timeout_termination": False}},
+        network="atari-cnn",
+    )
+    assert replay_buffer_class(one_step) == {"replay_buffer_class": HalfPrecisionReplayBuffer}
     assert replay_buffer_class(recipe("pong-ppo")) == {} and replay_buffer_class(recipe("cartpole5-dqn")) == {}
 
 
@@ -56,9 +85,11 @@ def test_the_atari_training_env_clips_rewards_and_records_the_raw_game_return():
     assert len(finished) == 2 and all(episode["length"] == 40 for episode in finished)
 
 
-def test_a_tiny_atari_dqn_run_writes_a_loadable_cnn_agent(tmp_path):
+@pytest.mark.parametrize("n_steps", [1, 3])
+def test_a_tiny_atari_dqn_run_writes_a_loadable_cnn_agent(tmp_path, n_steps):
+    buffer = {"handle_timeout_termination": False} | ({"n_steps": n_steps} if n_steps > 1 else {})
     hyper = {"buffer_size": 300, "learning_starts": 64, "batch_size": 8, "train_freq": 4,
-             "optimize_memory_usage": True, "replay_buffer_kwargs": {"handle_timeout_termination": False}}  # fmt: skip
+             "optimize_memory_usage": n_steps == 1, "replay_buffer_kwargs": buffer}  # fmt: skip
     tiny = ZooRecipe("tiny", "pong?max_steps=64", "dqn", 192, hyper, (), network="atari-cnn", eval_every=96,
                      eval_episodes=1, final_episodes=2, finalists=2, min_score=-21)  # fmt: skip
     meta = train_zoo_agent(tiny, tmp_path, verbose=False, run_dir=tmp_path / "run")  # checks SB3 == converted
