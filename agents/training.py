@@ -173,6 +173,7 @@ def train_zoo_agent(
             sb3_policy_kwargs,
             sequential_policy,
             training_env,
+            use_channels_last,
         )
     except ImportError:
         raise RuntimeError("training needs Stable-Baselines3: pip install 'rlcert[train]'") from None
@@ -191,6 +192,8 @@ def train_zoo_agent(
     policy_name, policy_kwargs = sb3_policy_kwargs(recipe)
     hyper = {k: _schedule(v) for k, v in recipe.hyperparameters.items()} | replay_buffer_class(recipe)
     model = algorithm(policy_name, vec_env, seed=recipe.seed + done, verbose=0, policy_kwargs=policy_kwargs, **hyper)
+    if recipe.network == "atari-cnn":
+        use_channels_last(model)
     state: dict[str, Any] = {"finalists": [], "curve": [], "train_seconds": 0.0, "budgets": []}
     warm_start = _warm_start(model, recipe) if recipe.init_from else None
     if resumed:

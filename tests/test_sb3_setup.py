@@ -126,3 +126,15 @@ def test_a_stored_policy_of_another_network_is_refused():
         load_sequential_into_model(_fresh_model("cartpole5-dqn", (64,)), load_policy("zoo:cartpole5-dqn"))
     with pytest.raises(ValueError, match="does not fit"):  # logits into a Q-network
         load_sequential_into_model(_fresh_model("cartpole5-dqn", (64, 64)), load_policy("zoo:cartpole-ppo"))
+
+
+def test_a_tiny_atari_ppo_run_trains_with_channels_last_weights_and_ships_contiguous_ones(tmp_path):
+    tiny = ZooRecipe("tiny", "boxing?max_steps=48", "ppo", 128, {"n_steps": 32, "batch_size": 32}, (),
+                     network="atari-cnn", n_envs=2, eval_every=64, eval_episodes=1, final_episodes=2)  # fmt: skip
+    meta = train_zoo_agent(tiny, tmp_path, verbose=False, run_dir=tmp_path / "run")  # checks SB3 == converted
+    state = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["policy"]
+    assert not state["features_extractor.cnn.0.weight"].is_contiguous()  # trained channels-last
+    architecture = tmp_path / "architecture.json"
+    architecture.write_text(json.dumps(meta["architecture"]))
+    policy = load_policy(tmp_path / "weights.pt", architecture=architecture)
+    assert all(p.is_contiguous() for p in policy.module.parameters())
