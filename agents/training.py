@@ -206,7 +206,7 @@ def train_zoo_agent(
             # (no gradient steps until it holds learning_starts transitions) rather than fit the first
             # gradient steps to a handful of fresh transitions. Raising learning_starts instead would
             # refill it with uniformly random actions, which SB3 takes before learning starts.
-            state["refill_until"] = done + model.learning_starts
+            state["refill"] = {"until": done + model.learning_starts, "gradient_steps": model.gradient_steps}
             model.gradient_steps = 0
         state["train_seconds"] = resumed["train_seconds"]
         state["finalists"] = resumed.get("finalists") or _finalists_of_old_checkpoint(resumed)
@@ -250,9 +250,8 @@ def train_zoo_agent(
             self.next_checkpoint = (done // checkpoint_every + 1) * checkpoint_every
 
         def _on_step(self) -> bool:
-            if "refill_until" in state and self.num_timesteps > state["refill_until"]:
-                self.model.gradient_steps = int(recipe.hyperparameters.get("gradient_steps", 1))
-                del state["refill_until"]
+            if "refill" in state and self.num_timesteps > state["refill"]["until"]:
+                self.model.gradient_steps = state.pop("refill")["gradient_steps"]
             for info in self.locals.get("infos", []):
                 if "game_episode" in info:
                     state["curve"].append(
