@@ -1,3 +1,4 @@
+import argparse
 import json
 import subprocess
 import sys
@@ -7,7 +8,7 @@ import pytest
 
 from conftest import make_mlp_policy
 from reports.findings import AuditReport
-from rlcert.cli import main
+from rlcert.cli import build_parser, main
 
 
 def test_evaluate_writes_a_report_and_prints_a_table(tmp_path, capsys):
@@ -113,3 +114,23 @@ def test_console_script_is_installed():
     assert exe.is_file(), f"no rlcert console script at {exe}"
     result = subprocess.run([str(exe), "--help"], capture_output=True, text=True, check=True)
     assert "evaluate" in result.stdout and "zoo" in result.stdout
+
+
+def _subcommand_paths(parser, prefix=()):
+    actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not actions:
+        yield prefix
+    for action in actions:
+        for name, sub in action.choices.items():
+            yield from _subcommand_paths(sub, (*prefix, name))
+
+
+def test_every_command_prints_its_help(capsys):
+    # argparse %-formats help text: a docstring saying "5 %" once made `rlcert stress --help` crash.
+    paths = list(_subcommand_paths(build_parser()))
+    assert ("stress",) in paths and ("certify", "actions") in paths and ("zoo", "train") in paths
+    for path in paths:
+        with pytest.raises(SystemExit) as exit_info:
+            main([*path, "--help"])
+        assert exit_info.value.code == 0, path
+        assert "usage: rlcert " + " ".join(path) in capsys.readouterr().out
