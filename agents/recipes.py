@@ -44,6 +44,11 @@ class ZooRecipe:
     """'mlp' (hidden sizes from net_arch) or 'atari-cnn' (agents.sb3_setup.AtariCnn)."""
     eval_episodes: int = 100
     """Episodes of each model-selection evaluation."""
+    selection_max_steps: int | None = None
+    """Agent steps after which a model-selection episode is cut (None: the env's own limit). Breakout: a
+    greedy policy that does not press FIRE when no ball is in play never launches one, and its episode
+    runs to ALE's 108k-frame cut (27k steps), so one stalled snapshot costs more than the training
+    between evaluations. The final evaluation always plays whole episodes."""
     final_episodes: int = 1000
     """Episodes of the final evaluation recorded in meta.json."""
     finalists: int = 1
@@ -60,6 +65,8 @@ class ZooRecipe:
     """Zoo agent whose weights start the training (a warm start; a PPO's value head starts fresh)."""
 
     def __post_init__(self) -> None:
+        if self.selection_max_steps is not None and self.selection_max_steps < 1:
+            raise ValueError(f"selection_max_steps must be a positive number of steps, got {self.selection_max_steps}")
         if self.finalists < 1:
             raise ValueError(f"finalists must be at least 1, got {self.finalists}")
         if self.network not in ("mlp", "atari-cnn"):
@@ -159,7 +166,7 @@ def _atari(name: str, env: str, timesteps: int, min_score: float, sigma: float =
 _ALL += [
     _atari("pong-ppo", "pong", 6_500_000, 15, also_evaluate=("pong-1round",)),
     _atari("freeway-dqn", "freeway", 1_500_000, 25, algorithm="dqn", also_evaluate=("freeway-250",)),
-    _atari("breakout-ppo", "breakout", 2_500_000, 100),
+    _atari("breakout-ppo", "breakout", 2_500_000, 100, selection_max_steps=5_000),
     _atari("boxing-ppo", "boxing", 2_500_000, 50),
     _atari("gopher-ppo", "gopher", 2_000_000, 1_000),
     _atari("bankheist-ppo", "bankheist", 2_500_000, 500),

@@ -24,6 +24,7 @@ fingerprint, so the run is reproducible from the committed zoo.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import json
 import os
@@ -38,7 +39,7 @@ from agents.architecture import PolicyLoadError
 from agents.recipes import ZooRecipe
 from agents.zoo import ZOO_DIR, load_zoo_policy, zoo_entry
 from attacks.smoothing import GaussianSmoothing
-from envs.factory import make_env
+from envs.factory import make_env, resolve_env_spec
 from envs.rollout import run
 from reports.plots import plot_learning_curve
 
@@ -58,14 +59,20 @@ def _schedule(value: Any) -> Any:
     return value
 
 
-def evaluate_for_zoo(policy, recipe: ZooRecipe, episodes: int, seed: int, plain: bool = True) -> dict[str, Any]:
-    """Greedy return at sigma = 0, and for noise-trained agents also the smoothed policy's return."""
+def evaluate_for_zoo(
+    policy, recipe: ZooRecipe, episodes: int, seed: int, plain: bool = True, max_steps: int | None = None
+) -> dict[str, Any]:
+    """Greedy return at sigma = 0, and for noise-trained agents also the smoothed policy's return
+    (episodes cut after ``max_steps`` agent steps if given)."""
     result: dict[str, Any] = {"episodes": episodes, "seed": seed, "evidence": "empirical"}
+    env = resolve_env_spec(recipe.env)
+    if max_steps is not None:
+        env = dataclasses.replace(env, max_steps=min(max_steps, env.max_steps or max_steps))
     if plain:
-        returns = run(policy, recipe.env, episodes, seed=seed)
+        returns = run(policy, env, episodes, seed=seed)
         result.update(mean_return=returns.mean_return, stderr_return=returns.stderr_return)
     if recipe.noise_sigma > 0:
-        smoothed = run(policy, recipe.env, episodes, seed=seed, defense=GaussianSmoothing(recipe.noise_sigma))
+        smoothed = run(policy, env, episodes, seed=seed, defense=GaussianSmoothing(recipe.noise_sigma))
         result["smoothed"] = {
             "sigma": recipe.noise_sigma,
             "mean_return": smoothed.mean_return,
@@ -262,8 +269,9 @@ def train_zoo_agent(
                 policy = greedy_policy()
                 evaluations = len([p for p in state["curve"] if p["kind"] == "eval"])
                 evaluation = evaluate_for_zoo(
-                    policy, recipe, recipe.eval_episodes, seed=1000 + evaluations, plain=recipe.noise_sigma == 0
-                )
+                    policy, recipe, recipe.eval_episodes, seed=1000 + evaluations, plain=recipe.noise_sigma == 0,
+                    max_steps=recipe.selection_max_steps,
+                )  # fmt: skip
                 score = _selection_score(evaluation)
                 state["curve"].append({"timesteps": self.num_timesteps, "kind": "eval", "return": score})
                 if verbose:
@@ -341,6 +349,7 @@ def train_zoo_agent(
             "net_arch": list(recipe.net_arch),
             "n_envs": recipe.n_envs,
             "hyperparameters": recipe.hyperparameters,
+            "selection_max_steps": recipe.selection_max_steps,
             "wall_time_s": round(train_seconds, 1),
             "selection_curve": [
                 {"timesteps": p["timesteps"], "score": p["return"]} for p in state["curve"] if p["kind"] == "eval"

@@ -5,7 +5,7 @@ import pytest
 
 from agents.loading import load_policy
 from agents.recipes import ZooRecipe
-from agents.training import train_zoo_agent
+from agents.training import evaluate_for_zoo, train_zoo_agent
 from agents.zoo import ZOO_DIR
 
 pytest.importorskip("stable_baselines3")
@@ -143,3 +143,17 @@ def test_the_refill_plays_the_current_policy_not_random_actions(tmp_path):
     curve = json.loads(torch.load(run_dir / "checkpoint.pt", weights_only=True)["curve"])
     refill = [p["return"] for p in curve if p["kind"] == "train" and 200 < p["timesteps"] <= 300]
     assert len(refill) >= 2 and all(value == 50.0 for value in refill)
+
+
+def test_selection_episodes_are_cut_where_the_recipe_says_and_the_final_evaluation_is_not(tmp_path):
+    tiny = ZooRecipe("tiny", "cartpole5?max_steps=30", "ppo", 256, {"n_steps": 64, "batch_size": 64}, (8,),
+                     eval_every=128, eval_episodes=3, final_episodes=10, selection_max_steps=5)  # fmt: skip
+    meta = train_zoo_agent(tiny, tmp_path, verbose=False, run_dir=tmp_path / "run")
+    assert meta["training"]["selection_max_steps"] == 5
+    assert all(point["score"] == 5.0 for point in meta["training"]["selection_curve"])  # CartPole pays 1 per step
+    assert meta["evaluation"]["mean_return"] > 5.0  # whole (30-step) episodes
+    policy = load_policy(tmp_path / "weights.pt", architecture=_arch(tmp_path, meta))
+    # A cap above the env's own limit leaves that limit in place.
+    assert evaluate_for_zoo(policy, tiny, 3, seed=0, max_steps=1000)["mean_return"] <= 30.0
+    with pytest.raises(ValueError, match="selection_max_steps must be a positive"):
+        ZooRecipe("tiny", "cartpole5", "ppo", 10, selection_max_steps=0)
