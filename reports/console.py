@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -10,9 +11,23 @@ from rich.table import Table
 
 from reports.findings import Evidence, Finding
 
-__all__ = ["findings_table", "summary_table", "print_findings"]
+__all__ = ["findings_table", "summary_table", "print_findings", "report_console"]
 
 _EVIDENCE_STYLE = {Evidence.SOUND: "bold green", Evidence.STATISTICAL: "bold cyan", Evidence.EMPIRICAL: "yellow"}
+
+
+# Rich lays tables out for 80 columns when stdout is not a terminal (a log file, CI, a pipe), which
+# folds probe names and intervals over several lines; logs have no width to respect.
+_LOG_WIDTH = 140
+
+
+def report_console() -> Console:
+    """The console the CLI prints to: the terminal's width, or 140 columns when writing to a file or pipe
+    (``COLUMNS`` still wins where set)."""
+    console = Console()
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(width=_LOG_WIDTH)
+    return console
 
 
 def _number(value: float) -> str:
@@ -46,4 +61,4 @@ def summary_table(summary: Mapping[str, Any], title: str | None = None) -> Table
 
 
 def print_findings(findings: Iterable[Finding], title: str | None = None, console: Console | None = None) -> None:
-    (console or Console()).print(findings_table(findings, title))
+    (console or report_console()).print(findings_table(findings, title))

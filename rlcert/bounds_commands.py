@@ -51,7 +51,6 @@ class CertifyActionsConfig:
 
 
 def certify_actions_command(config: CertifyActionsConfig) -> int:
-    from rich.console import Console
     from rich.table import Table
 
     from agents import load_policy, policy_env
@@ -60,6 +59,7 @@ def certify_actions_command(config: CertifyActionsConfig) -> int:
     from envs.factory import resolve_env_spec
     from envs.rollout import run, stack_frames
     from reports import AuditReport, Finding
+    from reports.console import report_console
     from rlcert import versions
 
     policy = load_policy(config.policy)
@@ -181,7 +181,7 @@ def certify_actions_command(config: CertifyActionsConfig) -> int:
             sound,
             ", ".join("-" if f is None else str(f) for f in firsts),
         )
-    console = Console()
+    console = report_console()
     console.print(table)
     if config.lipschitz:
         console.print(f"global Lipschitz bound (l{config.norm}, sound): {findings[-1].value:.4g}")

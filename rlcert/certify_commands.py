@@ -175,7 +175,6 @@ def _attack_check(policy, env, budget, sigma, config, outcome, context, name) ->
 
 
 def certify_reward(config: CertifyRewardConfig) -> int:
-    from rich.console import Console
     from rich.table import Table
 
     from attacks import GaussianSmoothing
@@ -183,6 +182,7 @@ def certify_reward(config: CertifyRewardConfig) -> int:
     from envs import make_executor, run
     from envs.factory import known_return_range
     from reports import AuditReport, Finding, plot_certificate_curve
+    from reports.console import report_console
     from rlcert import versions
 
     budgets = parse_budgets(config.budgets)
@@ -315,17 +315,16 @@ def certify_reward(config: CertifyRewardConfig) -> int:
     for budget, value in zip(budgets, cert.certified):
         cells = [data.get(float(budget)) for _, data in overlays]
         table.add_row(f"{budget:g}", f"{value:.4g}", *(f"{c[0]:.4g} ± {1.96 * c[1]:.2g}" if c else "" for c in cells))
-    console = Console()
+    console = report_console()
     console.print(table)
     console.print(f"report written to {path}, plot to {plot}")
     return 0
 
 
 def certify_smoothed_actions(config: CertifySmoothedActionsConfig) -> int:
-    from rich.console import Console
-
     from certify.crop import visited_state_certificate
     from reports import AuditReport, findings_table
+    from reports.console import report_console
     from rlcert import versions
 
     policy, env, sigma = _resolve_policy_env_sigma(config.policy, config.env, config.sigma)
@@ -356,7 +355,7 @@ def certify_smoothed_actions(config: CertifySmoothedActionsConfig) -> int:
         extra={"radii": cert.radii.tolist()},
     )
     path = report.save(config.out)
-    console = Console()
+    console = report_console()
     console.print(findings_table(report.findings, title=f"CROP per-state certificates · σ={sigma:g}"))
     console.print(f"report written to {path}")
     return 0

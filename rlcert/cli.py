@@ -58,12 +58,11 @@ class ZooTrainConfig:
 
 
 def _evaluate(config: EvaluateConfig) -> int:
-    from rich.console import Console
-
     from agents import load_policy, policy_env
     from attacks import GaussianSmoothing
     from envs import make_executor, run
     from reports import AuditReport, Finding, findings_table, summary_table
+    from reports.console import report_console
     from rlcert import versions
 
     policy = load_policy(config.policy)
@@ -107,7 +106,7 @@ def _evaluate(config: EvaluateConfig) -> int:
         extra={"summary": summary, "wall_time_s": wall, "steps_per_second": summary["total_steps"] / wall},
     )
     path = report.save(config.out)
-    console = Console()
+    console = report_console()
     console.print(
         summary_table(
             summary | {"wall_time_s": wall, "steps_per_second": summary["total_steps"] / wall},
@@ -120,10 +119,10 @@ def _evaluate(config: EvaluateConfig) -> int:
 
 
 def _zoo_list() -> int:
-    from rich.console import Console
     from rich.table import Table
 
     from agents import zoo_entries
+    from reports.console import report_console
 
     table = Table(title="rlcert zoo")
     columns = ("name", "env", "algorithm", "train σ", "mean return (σ=0)", "smoothed return", "other envs", "minimum")
@@ -147,7 +146,7 @@ def _zoo_list() -> int:
             ),
             str(entry.meta.get("min_score", "")),
         )
-    Console().print(table)
+    report_console().print(table)
     return 0
 
 

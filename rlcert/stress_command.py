@@ -53,7 +53,6 @@ def _settings(config: StressConfig, env):
 
 
 def stress_command(config: StressConfig) -> int:
-    from rich.console import Console
     from rich.table import Table
 
     from agents import load_policy, policy_env
@@ -61,6 +60,7 @@ def stress_command(config: StressConfig) -> int:
     from envs.factory import resolve_env_spec
     from envs.stress import stress_test
     from reports import AuditReport
+    from reports.console import report_console
     from reports.plots import plot_stress_sweeps
     from rlcert import versions
 
@@ -109,7 +109,7 @@ def stress_command(config: StressConfig) -> int:
             f"[{result.drop_low:+.1%}, {result.drop_high:+.1%}]",
             result.verdict,
         )
-    console = Console()
+    console = report_console()
     console.print(table)
     console.print(f"all figures empirical ({episodes} episodes per setting, seed {config.seed}); "
                   f"report {path}, plot {plot}")  # fmt: skip

@@ -1,6 +1,6 @@
 from rich.console import Console
 
-from reports.console import findings_table, summary_table
+from reports.console import findings_table, report_console, summary_table
 from reports.findings import Finding
 
 
@@ -14,3 +14,11 @@ def test_tables_show_evidence_and_confidence():
     console.print(summary_table({"mean_return": 199.5, "episodes": 10}))
     text = console.export_text()
     assert "statistical (95%)" in text and "sound" in text and "199.5" in text and "mean return" in text
+
+
+def test_the_report_console_is_wide_when_writing_to_a_file_or_pipe(monkeypatch):
+    # pytest captures stdout, so this console is not a terminal: rich alone would lay tables out in 80 columns.
+    monkeypatch.delenv("COLUMNS", raising=False)
+    assert report_console().width == 140
+    monkeypatch.setenv("COLUMNS", "100")
+    assert report_console().width == 100
