@@ -183,8 +183,13 @@ def _subset(input_set: InputSet, relaxations: dict, rows: slice):
             return value[rows]
         return value
 
-    part = InputSet(input_set.center[rows], cut(torch.as_tensor(input_set.eps)), input_set.norm,
-                    cut(input_set.low), cut(input_set.high))
+    part = InputSet(
+        input_set.center[rows],
+        cut(torch.as_tensor(input_set.eps)),
+        input_set.norm,
+        cut(input_set.low),
+        cut(input_set.high),
+    )
     return part, {index: tuple(term[rows] for term in terms) for index, terms in relaxations.items()}
 
 
