@@ -166,7 +166,7 @@ def _atari(name: str, env: str, timesteps: int, min_score: float, sigma: float =
 _ALL += [
     _atari("pong-ppo", "pong", 6_500_000, 15, also_evaluate=("pong-1round",)),
     _atari("freeway-dqn", "freeway", 1_500_000, 25, algorithm="dqn", also_evaluate=("freeway-250",)),
-    # Breakout: 2.5M at first; raised to 5M at 1.1M steps, where training games averaged 16 and rose
+    # Breakout: 2.5M at first; raised to 5M at 1.2M steps, where training games averaged 16 and rose
     # ~1.5 points per 100k steps (the minimum, 100, was out of reach of the first budget).
     _atari("breakout-ppo", "breakout", 5_000_000, 100, selection_max_steps=5_000),
     # Boxing: 2.5M at first; raised to 5M at 1.5M steps, where training games were still at the random

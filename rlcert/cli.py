@@ -17,7 +17,7 @@ from rlcert.certify_commands import (
     certify_reward,
     certify_smoothed_actions,
 )
-from rlcert.config import RolloutOptions, add_dataclass_arguments, dataclass_from_args
+from rlcert.config import RolloutOptions, add_dataclass_arguments, argparse_help, dataclass_from_args
 from rlcert.stress_command import StressConfig, stress_command
 
 __all__ = ["main", "EvaluateConfig", "ZooTrainConfig"]
@@ -175,15 +175,10 @@ def _zoo_train(config: ZooTrainConfig) -> int:
     return 0
 
 
-def _help_text(doc: str) -> str:
-    """A config docstring as argparse help: one paragraph, with "%" escaped (argparse %-formats help)."""
-    return " ".join(doc.split()).replace("%", "%%")
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rlcert", description="Certify and stress-test trained RL policies.")
     commands = parser.add_subparsers(dest="command", required=True)
-    evaluate_doc = _help_text(EvaluateConfig.__doc__)
+    evaluate_doc = argparse_help(EvaluateConfig.__doc__)
     evaluate = commands.add_parser("evaluate", help=evaluate_doc, description=evaluate_doc)
     add_dataclass_arguments(evaluate, EvaluateConfig)
     certify = commands.add_parser("certify", help="certificates (smoothing reward bounds, per-state radii)")
@@ -193,15 +188,15 @@ def build_parser() -> argparse.ArgumentParser:
         ("smoothed-actions", CertifySmoothedActionsConfig),
         ("actions", CertifyActionsConfig),
     ):
-        doc = _help_text(config_class.__doc__)
+        doc = argparse_help(config_class.__doc__)
         add_dataclass_arguments(certify_commands.add_parser(name, help=doc, description=doc), config_class)
-    stress_doc = _help_text(StressConfig.__doc__)
+    stress_doc = argparse_help(StressConfig.__doc__)
     stress = commands.add_parser("stress", help=stress_doc, description=stress_doc)
     add_dataclass_arguments(stress, StressConfig)
     zoo = commands.add_parser("zoo", help="the bundled agent zoo")
     zoo_commands = zoo.add_subparsers(dest="zoo_command", required=True)
     zoo_commands.add_parser("list", help="list the zoo agents and their scores")
-    train_doc = _help_text(ZooTrainConfig.__doc__)
+    train_doc = argparse_help(ZooTrainConfig.__doc__)
     train = zoo_commands.add_parser("train", help=train_doc, description=train_doc)
     add_dataclass_arguments(train, ZooTrainConfig)
     return parser

@@ -79,6 +79,11 @@ def _base_type(annotation: Any) -> tuple[type, bool]:
     return annotation, False
 
 
+def argparse_help(doc: str) -> str:
+    """Text as argparse help: one paragraph, "%" escaped (argparse %-formats help; "5 %" crashed --help)."""
+    return " ".join(doc.split()).replace("%", "%%")
+
+
 def add_dataclass_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
     """One ``--option`` per field of ``cls`` (a positional argument for fields without default), typed,
     with the field's docstring and default as help."""
@@ -88,7 +93,7 @@ def add_dataclass_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
         kind, optional = _base_type(hints[f.name])
         flag = "--" + f.name.replace("_", "-")
         default = f.default if f.default is not dataclasses.MISSING else None
-        help_text = docs.get(f.name, "").replace("%", "%%")  # argparse %-formats help ("5 %" would crash --help)
+        help_text = argparse_help(docs.get(f.name, ""))
         if kind is bool:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=help_text)
             continue
