@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -68,13 +69,27 @@ def plot_certificate_curve(
     return _save_figure(fig, path)
 
 
+_VERDICT_COLORS = {"pass": "tab:green", "fail": "tab:red", "inconclusive": "tab:orange"}
+
+
+def _stress_title(report) -> str:
+    return (f"{report.policy} on {report.env}: return under probes (empirical, ± 1.96 SE; green pass, red fail, "
+            f"orange inconclusive at tolerance {report.tolerance:.0%})")  # fmt: skip
+
+
 def plot_stress_sweeps(report, path: str | Path) -> Path:
     """One panel per probe family: mean return (± 1.96 SE, empirical) against severity, with the
-    unperturbed baseline as a band. ``report`` is an ``envs.stress.StressReport``."""
-    plt = _pyplot()
+    unperturbed baseline as a band. ``report`` is an ``envs.stress.StressReport``.
+
+    A report whose every family has a single setting (the ``stori-paper`` profiles) has nothing to plot
+    against severity; it gets one bar chart instead, baseline first, so the profiles compare at a glance.
+    """
     families: dict[str, list] = {}
     for result in report.results:
         families.setdefault(result.setting.family, []).append(result)
+    if all(len(results) == 1 for results in families.values()):
+        return _plot_stress_profiles(report, path)
+    plt = _pyplot()
     columns = min(4, len(families))
     rows = -(-len(families) // columns)
     fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.6 * rows), dpi=110, squeeze=False)
@@ -84,19 +99,37 @@ def plot_stress_sweeps(report, path: str | Path) -> Path:
         xs = [r.setting.severity for r in results]
         ax.axhspan(report.baseline_mean - band, report.baseline_mean + band, color="tab:gray", alpha=0.25)
         ax.axhline(report.baseline_mean, color="tab:gray", ls=":", label="baseline")
-        colors = ["tab:green" if r.verdict == "pass" else "tab:red" if r.verdict == "fail" else "tab:orange"
-                  for r in results]  # fmt: skip
+        colors = [_VERDICT_COLORS[r.verdict] for r in results]
         ax.errorbar(xs, [r.mean_return for r in results], yerr=[1.96 * r.stderr_return for r in results],
                     fmt="-", color="tab:blue", capsize=3)  # fmt: skip
         ax.scatter(xs, [r.mean_return for r in results], c=colors, zorder=3)
-        ax.set_title(family, fontsize=8)
+        ax.set_title(textwrap.fill(family, 42), fontsize=8)  # long drift labels would run into the next panel
         ax.set_xlabel(results[0].setting.severity_name, fontsize=8)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(families) :]:
         ax.set_visible(False)
-    fig.suptitle(f"{report.policy} on {report.env}: return under probes (empirical; green pass, red fail, "
-                 f"orange inconclusive at tolerance {report.tolerance:.0%})", fontsize=8)  # fmt: skip
+    fig.suptitle(_stress_title(report), fontsize=8)
+    return _save_figure(fig, path)
+
+
+def _plot_stress_profiles(report, path: str | Path) -> Path:
+    """Horizontal bars: the baseline and each single-setting probe, mean return ± 1.96 SE."""
+    plt = _pyplot()
+    labels = ["baseline (no probe)"] + [textwrap.fill(r.setting.family, 48) for r in report.results]
+    means = [report.baseline_mean] + [r.mean_return for r in report.results]
+    errors = [1.96 * report.baseline_stderr] + [1.96 * r.stderr_return for r in report.results]
+    colors = ["tab:gray"] + [_VERDICT_COLORS[r.verdict] for r in report.results]
+    fig, ax = plt.subplots(figsize=(8.0, 0.55 * len(labels) + 1.4), dpi=110)
+    ys = np.arange(len(labels))[::-1]  # baseline on top
+    # Bars start at the floor (the zero of relative drops), so a bar's length is what the drop is measured on.
+    ax.barh(ys, np.array(means) - report.floor, left=report.floor, xerr=errors, color=colors, capsize=3)
+    ax.axvline(report.baseline_mean, color="tab:gray", ls=":")
+    ax.set_yticks(ys, labels, fontsize=7)
+    ax.set_xlabel("mean return", fontsize=8)
+    ax.tick_params(axis="x", labelsize=7)
+    ax.grid(alpha=0.3, axis="x")
+    fig.suptitle(textwrap.fill(_stress_title(report), 100), fontsize=8)  # centred on the figure, not the bars
     return _save_figure(fig, path)
 
 
