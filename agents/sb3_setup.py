@@ -149,7 +149,13 @@ def sb3_policy_kwargs(recipe: ZooRecipe) -> tuple[str, dict[str, Any]]:
     """The SB3 policy class name and its keyword arguments for the recipe's network."""
     if recipe.network == "atari-cnn":
         # Observations are already scaled to [0, 1] by the factory: no second division by 255.
-        return "CnnPolicy", {"features_extractor_class": AtariCnn, "normalize_images": False, "net_arch": []}
+        kwargs = {"features_extractor_class": AtariCnn, "normalize_images": False, "net_arch": []}
+        if recipe.algorithm == "dqn":
+            # DQN takes an Adam step every 4 env steps: torch's default per-tensor Adam cost 2.4 ms of
+            # each ~28 ms on a 2-core EPYC, the fused kernel a tenth of that (same update to float
+            # rounding). PPO steps Adam 16 times per 1,024 env steps, where it does not matter.
+            kwargs["optimizer_kwargs"] = {"fused": True}
+        return "CnnPolicy", kwargs
     return "MlpPolicy", {"net_arch": list(recipe.net_arch)}
 
 

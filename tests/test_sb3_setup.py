@@ -94,6 +94,8 @@ def test_a_tiny_atari_dqn_run_writes_a_loadable_cnn_agent(tmp_path, n_steps):
                      eval_episodes=1, final_episodes=2, finalists=2, min_score=-21)  # fmt: skip
     meta = train_zoo_agent(tiny, tmp_path, verbose=False, run_dir=tmp_path / "run")  # checks SB3 == converted
     assert meta["algorithm"] == "DQN" and len(meta["training"]["finalists"]) == 2
+    optimizer = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["optimizer"]
+    assert optimizer["param_groups"][0]["fused"]  # DQN's frequent Adam steps take the fused kernel
     architecture = tmp_path / "architecture.json"
     architecture.write_text(json.dumps(meta["architecture"]))
     policy = load_policy(tmp_path / "weights.pt", architecture=architecture)
