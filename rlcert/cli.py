@@ -122,6 +122,7 @@ def _zoo_list() -> int:
     from rich.table import Table
 
     from agents import zoo_entries
+    from agents.recipes import RECIPES
     from reports.console import report_console
 
     table = Table(title="rlcert zoo")
@@ -146,6 +147,17 @@ def _zoo_list() -> int:
             ),
             str(entry.meta.get("min_score", "")),
         )
+    # Recipes whose agent is not in this checkout yet are listed too, so the zoo's full scope and the
+    # command that fills each gap are visible in one place.
+    trained = {entry.name for entry in zoo_entries()}
+    for name, pending in sorted(RECIPES.items()):
+        if name not in trained:
+            table.add_row(
+                name, pending.env, pending.algorithm.upper(), str(pending.noise_sigma),
+                "not trained yet", "", "", "" if pending.min_score is None else str(pending.min_score),
+            )  # fmt: skip
+    if not set(RECIPES) <= trained:
+        table.caption = "to train a missing agent: rlcert zoo train NAME (it resumes from its run's checkpoint)"
     report_console().print(table)
     return 0
 

@@ -102,6 +102,14 @@ def test_zoo_list_shows_agents_and_scores(capsys):
     assert main(["zoo", "list"]) == 0
     out = capsys.readouterr().out
     assert "cartpole5-dqn" in out and "mountaincar-dqn" in out and "200.0" in out
+    from agents.recipes import RECIPES
+    from agents.zoo import zoo_entries
+
+    # Every recipe is listed, trained or not; an untrained one with the command that trains it.
+    assert all(name in out for name in RECIPES)
+    untrained = set(RECIPES) - {e.name for e in zoo_entries()}
+    assert out.count("not trained yet") == len(untrained)
+    assert ("rlcert zoo train NAME" in out) == bool(untrained)
 
 
 def test_zoo_train_unknown_name(capsys):
