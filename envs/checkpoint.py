@@ -54,7 +54,8 @@ class ChunkCheckpoint:
             # Per-step records are not checkpointed: a resumed run that needs them recomputes the chunk.
             if "has_records" in data and bool(data["has_records"]):
                 return None
-            return ChunkResult(data["returns"].copy(), data["lengths"].copy(), data["costs"].copy())
+            cut = data["cut"].copy() if "cut" in data else None  # chunks saved before cuts were recorded
+            return ChunkResult(data["returns"].copy(), data["lengths"].copy(), data["costs"].copy(), cut=cut)
 
     def save(self, index: int, result: ChunkResult) -> None:
         path = self._path(index)
@@ -65,5 +66,6 @@ class ChunkCheckpoint:
             lengths=result.lengths,
             costs=result.costs,
             has_records=np.array(result.records is not None),
+            **({"cut": result.cut} if result.cut is not None else {}),
         )
         os.replace(tmp, path)

@@ -62,6 +62,8 @@ class ChunkResult:
     lengths: np.ndarray
     costs: np.ndarray
     records: tuple[EpisodeRecord, ...] | None = None
+    cut: np.ndarray | None = None
+    """Per episode: ended by the env's step limit rather than by the game (None: not recorded)."""
 
 
 @dataclass(frozen=True)
@@ -91,10 +93,15 @@ class Episodes:
     env: str
     records: tuple[EpisodeRecord, ...] | None = None
     wall_time_s: float = field(default=0.0, compare=False)
+    cut: np.ndarray | None = None
+    """Per episode: True where the env's step limit ended it, not the game. A greedy policy that stalls
+    (a game that waits for FIRE after a lost life, say) shows here instead of as a merely low return.
+    None where a resumed run's checkpoint predates this record."""
 
     def __post_init__(self) -> None:
-        for arr in (self.returns, self.lengths, self.costs):
-            arr.setflags(write=False)
+        for arr in (self.returns, self.lengths, self.costs, self.cut):
+            if arr is not None:
+                arr.setflags(write=False)
 
     def __len__(self) -> int:
         return len(self.returns)
@@ -112,6 +119,11 @@ class Episodes:
     def total_steps(self) -> int:
         return int(np.sum(self.lengths))
 
+    @property
+    def cut_episodes(self) -> int | None:
+        """How many episodes the env's step limit ended (None: not recorded)."""
+        return None if self.cut is None else int(np.sum(self.cut))
+
     def summary(self) -> dict[str, Any]:
         return {
             "episodes": len(self),
@@ -123,6 +135,7 @@ class Episodes:
             "mean_length": float(np.mean(self.lengths)),
             "mean_cost": float(np.mean(self.costs)),
             "total_steps": self.total_steps,
+            "cut_episodes": self.cut_episodes,
         }
 
 
@@ -194,6 +207,7 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
         active = np.ones(n, dtype=bool)
         returns, costs = np.zeros(n), np.zeros(n)
         lengths = np.zeros(n, dtype=np.int64)
+        cut = np.zeros(n, dtype=bool)
         discrete = isinstance(env.action_space, gym.spaces.Discrete)
         actions = np.zeros(n, dtype=np.int64) if discrete else np.zeros((n, *env.action_space.shape), np.float32)
         log: list[tuple[np.ndarray, ...]] = []
@@ -222,10 +236,11 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
                 log.append(
                     (active.copy(), raw.astype(np.float32), seen.astype(np.float32), actions.copy(), rewards.copy())
                 )
+            cut[rows] = truncated[rows] & ~terminated[rows]
             active = active & ~(terminated | truncated)
             step += 1
         records = _episode_records(log, n) if task.record_steps else None
-        return ChunkResult(returns, lengths, costs, records)
+        return ChunkResult(returns, lengths, costs, records, cut)
     finally:
         env.close()
 
@@ -312,6 +327,7 @@ def run(
         env=str(spec),
         records=records,
         wall_time_s=time.perf_counter() - start,
+        cut=None if any(r.cut is None for r in ordered) else np.concatenate([r.cut for r in ordered]),
     )
 
 

@@ -55,6 +55,8 @@ class SettingResult:
     verdict: str
     """'pass', 'fail' or 'inconclusive' against the tolerance."""
     episodes: int
+    cut_episodes: int | None = None
+    """Episodes the env's step limit ended rather than the game (a stalled policy; None: not recorded)."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ class StressReport:
     episodes: int
     seed: int
     results: tuple[SettingResult, ...] = field(default=())
+    baseline_cut_episodes: int | None = None
 
     @property
     def passed(self) -> bool:
@@ -81,7 +84,7 @@ class StressReport:
                 "baseline_return",
                 self.baseline_mean,
                 "empirical",
-                params={**common, "stderr": self.baseline_stderr},
+                params={**common, "stderr": self.baseline_stderr, "cut_episodes": self.baseline_cut_episodes},
                 method="unperturbed episodes",
             )
         ]
@@ -95,6 +98,7 @@ class StressReport:
                 "stderr_return": result.stderr_return,
                 "tolerance": self.tolerance,
                 "verdict": result.verdict,
+                "cut_episodes": result.cut_episodes,
             }
             findings.append(
                 Finding(
@@ -191,6 +195,7 @@ def stress_test(
                 high,
                 _verdict(low, high, tolerance),
                 episodes,
+                perturbed.cut_episodes,
             )
         )
     return StressReport(
@@ -204,4 +209,5 @@ def stress_test(
         episodes,
         seed,
         tuple(results),
+        baseline.cut_episodes,
     )

@@ -98,7 +98,12 @@ def stress_command(config: StressConfig) -> int:
     plot = plot_stress_sweeps(report, path.with_suffix(".png"))
     table = Table(title=f"stress test · {config.policy} · baseline {report.baseline_mean:.2f} "
                         f"± {report.baseline_stderr:.2f} · tolerance {report.tolerance:.0%}")  # fmt: skip
-    for column in ("probe", "severity", "mean return", "relative drop", f"{report.confidence:.0%} interval", "verdict"):
+    # Episodes ended by the env's step limit rather than by the game get a column only when there are
+    # any: a low return from a policy that stalls reads differently from one that plays and loses.
+    cuts = [report.baseline_cut_episodes, *(r.cut_episodes for r in report.results)]
+    show_cuts = any(cuts)
+    columns = ["probe", "severity", "mean return", "relative drop", f"{report.confidence:.0%} interval", "verdict"]
+    for column in columns + (["cut at step limit"] if show_cuts else []):
         table.add_column(column, justify="right")
     for result in report.results:
         table.add_row(
@@ -108,9 +113,13 @@ def stress_command(config: StressConfig) -> int:
             f"{result.drop:+.1%}",
             f"[{result.drop_low:+.1%}, {result.drop_high:+.1%}]",
             result.verdict,
+            *([f"{result.cut_episodes}/{result.episodes}"] if show_cuts else []),
         )
     console = report_console()
     console.print(table)
+    if show_cuts:
+        console.print(f"baseline: {report.baseline_cut_episodes}/{report.episodes} episodes cut at the env's "
+                      "step limit; the game did not end a cut episode (a policy that stalls, for example)")  # fmt: skip
     console.print(f"all figures empirical ({episodes} episodes per setting, seed {config.seed}); "
                   f"report {path}, plot {plot}")  # fmt: skip
     return 0

@@ -14,6 +14,9 @@ def test_chunks_round_trip_and_missing_ones_are_none(tmp_path):
     np.testing.assert_array_equal(loaded.costs, result.costs)
     assert checkpoint.load(0) is None
     assert not list(tmp_path.glob("*.tmp.npz"))
+    assert loaded.cut is None  # a chunk saved without step-limit cuts (as before they were recorded)
+    checkpoint.save(3, ChunkResult(result.returns, result.lengths, result.costs, cut=np.array([True, False])))
+    assert checkpoint.load(3).cut.tolist() == [True, False]
 
 
 def test_chunks_with_records_are_recomputed(tmp_path):

@@ -106,6 +106,16 @@ def test_costs_come_from_info(balancing_policy):
     np.testing.assert_array_equal(eps.costs, 2.0 * eps.lengths)
 
 
+def test_cut_marks_episodes_the_step_limit_ended(balancing_policy):
+    """A balancing policy plays until the step limit cuts it; an untrained one drops the pole first."""
+    balanced = run(balancing_policy, "cartpole5?max_steps=50", 6, seed=0, chunk_size=4)
+    assert balanced.cut.tolist() == [True] * 6 and balanced.summary()["cut_episodes"] == 6
+    untrained = make_mlp_policy(seed=0)
+    fallen = run(untrained, "cartpole5?max_steps=50", 6, seed=0)
+    assert fallen.cut_episodes == int(np.sum(fallen.lengths == 50)) < 6
+    assert not fallen.cut[fallen.lengths < 50].any()
+
+
 def test_checkpoint_resumes_without_rerunning_finished_chunks(balancing_policy, tmp_path):
     full = run(balancing_policy, "cartpole5", 30, seed=9, chunk_size=10, checkpoint_dir=tmp_path)
     (tmp_path / "chunk_00001.npz").unlink()  # as if the run was interrupted after chunks 0 and 2
@@ -121,6 +131,7 @@ def test_checkpoint_resumes_without_rerunning_finished_chunks(balancing_policy, 
     resumed = run(balancing_policy, "cartpole5", 30, seed=9, chunk_size=10, checkpoint_dir=tmp_path, executor=executor)
     assert executor.ran == [1]
     np.testing.assert_array_equal(full.returns, resumed.returns)
+    np.testing.assert_array_equal(full.cut, resumed.cut)
     with pytest.raises(ValueError, match="different run.*seed"):
         run(balancing_policy, "cartpole5", 30, seed=10, chunk_size=10, checkpoint_dir=tmp_path)
 

@@ -39,10 +39,11 @@ def test_stress_test_reports_each_setting_with_a_verdict(balancing_policy):
     ]
     report = stress_test(balancing_policy, "cartpole5?max_steps=100", settings, 30, tolerance=0.2, seed=1)
     verdicts = {(r.setting.family, r.setting.severity): r for r in report.results}
-    assert report.baseline_mean == pytest.approx(100.0)
+    assert report.baseline_mean == pytest.approx(100.0) and report.baseline_cut_episodes == 30
     assert verdicts[("random actions", 0.0)].verdict == "pass" and verdicts[("random actions", 0.0)].drop == 0
     heavy = verdicts[("random actions", 0.6)]
     assert heavy.drop > 0.2 and heavy.verdict in ("fail", "inconclusive") and heavy.drop_low <= heavy.drop
+    assert heavy.cut_episodes < 30  # heavy action noise drops the pole before the step limit
     assert not report.passed
     findings = report.findings()
     assert all(f.evidence.value == "empirical" for f in findings) and len(findings) == 4
