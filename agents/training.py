@@ -70,7 +70,8 @@ def evaluate_for_zoo(
         env = dataclasses.replace(env, max_steps=min(max_steps, env.max_steps or max_steps))
     if plain:
         returns = run(policy, env, episodes, seed=seed)
-        result.update(mean_return=returns.mean_return, stderr_return=returns.stderr_return)
+        result.update(mean_return=returns.mean_return, stderr_return=returns.stderr_return,
+                      cut_episodes=returns.cut_episodes)  # fmt: skip
     if recipe.noise_sigma > 0:
         smoothed = run(policy, env, episodes, seed=seed, defense=GaussianSmoothing(recipe.noise_sigma))
         result["smoothed"] = {

@@ -7,6 +7,7 @@ from agents.loading import load_policy
 from agents.recipes import ZooRecipe
 from agents.training import evaluate_for_zoo, train_zoo_agent
 from agents.zoo import ZOO_DIR
+from envs.rollout import run
 
 pytest.importorskip("stable_baselines3")
 
@@ -154,6 +155,9 @@ def test_selection_episodes_are_cut_where_the_recipe_says_and_the_final_evaluati
     assert meta["evaluation"]["mean_return"] > 5.0  # whole (30-step) episodes
     policy = load_policy(tmp_path / "weights.pt", architecture=_arch(tmp_path, meta))
     # A cap above the env's own limit leaves that limit in place.
-    assert evaluate_for_zoo(policy, tiny, 3, seed=0, max_steps=1000)["mean_return"] <= 30.0
+    capped = evaluate_for_zoo(policy, tiny, 3, seed=0, max_steps=1000)
+    assert capped["mean_return"] <= 30.0
+    # Recorded: how many of the episodes the step limit ended (those that reached 30 steps).
+    assert capped["cut_episodes"] == sum(r == 30.0 for r in run(policy, tiny.env, 3, seed=0).returns)
     with pytest.raises(ValueError, match="selection_max_steps must be a positive"):
         ZooRecipe("tiny", "cartpole5", "ppo", 10, selection_max_steps=0)
