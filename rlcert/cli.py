@@ -129,7 +129,8 @@ def _zoo_list() -> int:
     columns = ("name", "env", "algorithm", "train σ", "mean return (σ=0)", "smoothed return", "other envs", "minimum")
     for column in columns:
         table.add_column(column, no_wrap=column == "name")
-    for entry in zoo_entries():
+    entries = zoo_entries()
+    for entry in entries:
         ev = entry.evaluation
         smoothed = ev.get("smoothed")
         table.add_row(
@@ -149,7 +150,7 @@ def _zoo_list() -> int:
         )
     # Recipes whose agent is not in this checkout yet are listed too, so the zoo's full scope and the
     # command that fills each gap are visible in one place.
-    trained = {entry.name for entry in zoo_entries()}
+    trained = {entry.name for entry in entries}
     for name, pending in sorted(RECIPES.items()):
         if name not in trained:
             table.add_row(
