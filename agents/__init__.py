@@ -1,7 +1,7 @@
 """Policies: adapters (zoo, Stable-Baselines3, torch state_dict), the bundled agent zoo, and trainers."""
 
 from agents.architecture import PolicyLoadError
-from agents.loading import load_policy, policy_env
+from agents.loading import load_policy, policy_actions, policy_env
 from agents.policies import TorchModulePolicy
 from agents.recipes import RECIPES, ZooRecipe
 from agents.sb3 import load_sb3_zip
@@ -11,6 +11,7 @@ __all__ = [
     "PolicyLoadError",
     "load_policy",
     "policy_env",
+    "policy_actions",
     "TorchModulePolicy",
     "RECIPES",
     "ZooRecipe",

@@ -60,3 +60,14 @@ def policy_env(reference: str | Path, env: str | None) -> str:
     if not text.startswith("zoo:"):
         raise ValueError("--env is required for a policy that is not from the zoo")
     return zoo_entry(text[len("zoo:") :]).env
+
+
+def policy_actions(reference: str | Path, actions: str | None) -> str:
+    """How to pick actions: ``actions`` if given, else what a zoo agent's recorded score used (greedy for
+    every other policy), so ``rlcert evaluate`` on a zoo agent reproduces its recorded score."""
+    if actions is not None:
+        return actions
+    text = str(reference)
+    if not text.startswith("zoo:"):
+        return "greedy"
+    return zoo_entry(text[len("zoo:") :]).evaluation.get("actions", "greedy")

@@ -71,7 +71,8 @@ class TorchModulePolicy:
     def scores(self, obs: torch.Tensor) -> torch.Tensor:
         return self.module(obs)
 
-    def act(self, obs: np.ndarray) -> np.ndarray:
+    def _forward(self, obs: np.ndarray) -> torch.Tensor:
+        """The module's outputs on a checked batch of observations."""
         obs = np.asarray(obs, dtype=np.float32)
         shape = self.observation_space.shape
         if obs.shape[1:] != shape:
@@ -83,7 +84,10 @@ class TorchModulePolicy:
             bad = np.flatnonzero(~np.isfinite(obs.reshape(len(obs), -1)).all(axis=1))
             raise ValueError(f"observations contain NaN or inf (batch rows {bad[:5].tolist()}); check the env")
         with torch.no_grad():
-            out = self.module(torch.from_numpy(obs))
+            return self.module(torch.from_numpy(obs))
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        out = self._forward(obs)
         if self.output in ("q_values", "logits"):
             return out.argmax(dim=1).numpy()
         actions = out.numpy().reshape((len(obs), *self.action_space.shape))
@@ -91,6 +95,29 @@ class TorchModulePolicy:
         if self.output == "squashed_action":
             actions = low + (np.clip(actions, -1.0, 1.0) + 1.0) * 0.5 * (high - low)
         return np.clip(actions, low, high).astype(np.float32)
+
+    @property
+    def samples_actions(self) -> bool:
+        """Whether :meth:`sample` can draw actions: the outputs are logits of a categorical distribution."""
+        return self.output == "logits"
+
+    def sample(self, obs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Actions drawn from the policy's own distribution, softmax(logits), one uniform from ``rng`` per row.
+
+        This is how a PPO or A2C agent acts while it trains, and how rl-baselines3-zoo evaluates Atari
+        agents; :meth:`act` is the greedy (argmax) action that certificates reason about.
+        """
+        if not self.samples_actions:
+            raise ValueError(
+                f"{self.name or 'policy'} outputs {self.output}, not logits: it has no action distribution to sample "
+                "(sampled actions need a PPO or A2C policy with a Discrete action space)"
+            )
+        # An inverse-CDF draw takes exactly one uniform per row, so the generator's stream (and every later
+        # draw from it) never depends on the probabilities.
+        probabilities = torch.softmax(self._forward(obs).double(), dim=1).numpy()
+        cumulative = np.cumsum(probabilities, axis=1)
+        uniforms = rng.random(len(probabilities))[:, None] * cumulative[:, -1:]
+        return np.minimum((cumulative <= uniforms).sum(axis=1), probabilities.shape[1] - 1)
 
     @property
     def fingerprint(self) -> str:

@@ -1,10 +1,11 @@
 """Train a zoo agent from its recipe with Stable-Baselines3 and write it into the zoo (``rlcert[train]``).
 
-Model selection evaluates the greedy policy every ``eval_every`` steps (``eval_episodes`` episodes on
-seeds 1000 + k, through the rollout engine) and keeps the ``finalists`` best snapshots; at the end each
-finalist is evaluated again (``final_episodes`` episodes on seed 2000, the same episodes for all) and the
-best of those is picked. The score written to ``meta.json`` is a separate final evaluation on seed 0, so
-neither the selection nor the re-evaluation inflates it.
+Model selection evaluates the policy (greedy, or sampled where ``recipe.evaluation_actions`` says so)
+every ``eval_every`` steps (``eval_episodes`` episodes on seeds 1000 + k, through the rollout engine) and
+keeps the ``finalists`` best snapshots; at the end each finalist is evaluated again (``final_episodes``
+episodes on seed 2000, the same episodes for all) and the best of those is picked. The score written to
+``meta.json`` is a separate final evaluation on seed 0, so neither the selection nor the re-evaluation
+inflates it.
 
 A run lives in a run directory and checkpoints itself (policy and optimizer tensors, step count,
 selection state and learning curve; written atomically, read back with ``weights_only=True``), so an
@@ -62,18 +63,19 @@ def _schedule(value: Any) -> Any:
 def evaluate_for_zoo(
     policy, recipe: ZooRecipe, episodes: int, seed: int, plain: bool = True, max_steps: int | None = None
 ) -> dict[str, Any]:
-    """Greedy return at sigma = 0, and for noise-trained agents also the smoothed policy's return
-    (episodes cut after ``max_steps`` agent steps if given)."""
-    result: dict[str, Any] = {"episodes": episodes, "seed": seed, "evidence": "empirical"}
+    """Return at sigma = 0, and for noise-trained agents also the smoothed policy's return, with actions
+    picked as ``recipe.evaluation_actions`` says (episodes cut after ``max_steps`` agent steps if given)."""
+    actions = recipe.evaluation_actions
+    result: dict[str, Any] = {"episodes": episodes, "seed": seed, "evidence": "empirical", "actions": actions}
     env = resolve_env_spec(recipe.env)
     if max_steps is not None:
         env = dataclasses.replace(env, max_steps=min(max_steps, env.max_steps or max_steps))
     if plain:
-        returns = run(policy, env, episodes, seed=seed)
+        returns = run(policy, env, episodes, seed=seed, actions=actions)
         result.update(mean_return=returns.mean_return, stderr_return=returns.stderr_return,
                       cut_episodes=returns.cut_episodes)  # fmt: skip
     if recipe.noise_sigma > 0:
-        smoothed = run(policy, env, episodes, seed=seed, defense=GaussianSmoothing(recipe.noise_sigma))
+        smoothed = run(policy, env, episodes, seed=seed, defense=GaussianSmoothing(recipe.noise_sigma), actions=actions)
         result["smoothed"] = {
             "sigma": recipe.noise_sigma,
             "mean_return": smoothed.mean_return,
@@ -126,6 +128,14 @@ def _save_atomic(obj: Any, path: Path) -> None:
     os.replace(partial, path)
 
 
+def _rollout_steps(recipe: ZooRecipe) -> int:
+    """Env steps SB3 collects between two checks of the training budget (PPO's n_steps, DQN's train_freq,
+    times the number of envs; SB3's defaults where the recipe leaves them out)."""
+    key, default = ("n_steps", 2048) if recipe.algorithm == "ppo" else ("train_freq", 4)
+    per_env = recipe.hyperparameters.get(key, default)
+    return (per_env if isinstance(per_env, int) else 1) * recipe.n_envs
+
+
 def _load_checkpoint(run_dir: Path, recipe: ZooRecipe) -> dict[str, Any] | None:
     path = run_dir / CHECKPOINT
     if not path.exists():
@@ -136,7 +146,8 @@ def _load_checkpoint(run_dir: Path, recipe: ZooRecipe) -> dict[str, Any] | None:
             f"{path} belongs to a different recipe or settings than {recipe.name!r}; "
             "remove it (or pass another run directory) to start afresh"
         )
-    if int(state["timesteps"]) > recipe.timesteps:
+    # SB3 checks its budget between rollouts, so a finished run ends up to one rollout past it.
+    if int(state["timesteps"]) >= recipe.timesteps + _rollout_steps(recipe):
         raise RuntimeError(
             f"{path} has trained {int(state['timesteps'])} steps, more than the recipe's {recipe.timesteps}; "
             "raise the recipe's timesteps or start afresh"
@@ -226,7 +237,8 @@ def train_zoo_agent(
 
     # A grown budget stretches the learning-rate and clip-range schedules from where the run stands, so
     # reproducing the run needs each budget and the step it took effect at.
-    if not state["budgets"] or state["budgets"][-1]["timesteps"] != recipe.timesteps:
+    # (A finished run that is only finalized again trains no further under a new budget: none to record.)
+    if not state["budgets"] or (state["budgets"][-1]["timesteps"] != recipe.timesteps and done < recipe.timesteps):
         state["budgets"].append({"from_timesteps": done, "timesteps": recipe.timesteps})
 
     def greedy_policy():
@@ -319,8 +331,12 @@ def train_zoo_agent(
     chosen = finalists[int(np.argmax([f["reevaluation_score"] for f in reevaluated]))] if reevaluated else finalists[0]
     load(chosen["policy"])
     evaluation = evaluate_for_zoo(policy, recipe, final_episodes, seed=0)
+    if recipe.evaluation_actions != "greedy":  # the greedy score too: certificates reason about greedy actions
+        greedy = run(policy, recipe.env, final_episodes, seed=0)
+        evaluation["greedy"] = {"mean_return": greedy.mean_return, "stderr_return": greedy.stderr_return,
+                                "cut_episodes": greedy.cut_episodes}  # fmt: skip
     for spec in recipe.also_evaluate:
-        extra = run(policy, spec, final_episodes, seed=0)
+        extra = run(policy, spec, final_episodes, seed=0, actions=recipe.evaluation_actions)
         evaluation.setdefault("other_envs", {})[spec] = {
             "mean_return": extra.mean_return,
             "stderr_return": extra.stderr_return,

@@ -1,7 +1,7 @@
 """The rollout engine: N seeded episodes of a policy, with optional attack, defense and probe.
 
 Every analysis in rlcert gets its episodes from :func:`run`. Episodes are split into chunks of
-``chunk_size``; chunk ``c`` draws all its randomness (env resets, defense noise, attack) from
+``chunk_size``; chunk ``c`` draws all its randomness (env resets, defense noise, attack, sampled actions) from
 ``SeedSequence(seed, spawn_key=(c,))`` and runs its episodes in lockstep, one per slot of a batched
 env, with one batched policy call per step. So the result depends on ``(seed, chunk_size)`` only,
 never on how many workers ran the chunks or in what order. Finished chunks can be checkpointed to a
@@ -10,6 +10,8 @@ directory; a rerun with the same arguments resumes from them.
 Per step the engine does, for all running episodes at once::
 
     raw frame ─► attack.perturb ─► defense.transform_frames ─► frame stack ─► policy.act ─► env.step
+
+(``policy.sample`` in place of ``policy.act`` when ``actions='sampled'``.)
 """
 
 from __future__ import annotations
@@ -37,10 +39,13 @@ __all__ = [
     "run",
     "run_chunk",
     "chunk_seeds",
+    "check_action_selection",
+    "ACTION_SELECTIONS",
     "check_compatible",
 ]
 
 DEFAULT_CHUNK_SIZE = 250
+ACTION_SELECTIONS = ("greedy", "sampled")
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,8 @@ class ChunkTask:
     defense: Defense | None = None
     probe: Callable[[gym.Env], gym.Env] | None = None
     record_steps: bool = False
+    actions: str = "greedy"
+    """``greedy`` (``policy.act``) or ``sampled`` (``policy.sample`` with the chunk's action generator)."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +104,8 @@ class Episodes:
     """Per episode: True where the env's step limit ended it, not the game. A greedy policy that stalls
     (a game that waits for FIRE after a lost life, say) shows here instead of as a merely low return.
     None where a resumed run's checkpoint predates this record."""
+    actions: str = "greedy"
+    """How actions were chosen: ``greedy`` or ``sampled`` from the policy's own distribution."""
 
     def __post_init__(self) -> None:
         for arr in (self.returns, self.lengths, self.costs, self.cut):
@@ -136,6 +145,7 @@ class Episodes:
             "mean_cost": float(np.mean(self.costs)),
             "total_steps": self.total_steps,
             "cut_episodes": self.cut_episodes,
+            "actions": self.actions,
         }
 
 
@@ -184,21 +194,38 @@ def check_compatible(policy: Policy, spec: EnvSpec, frame_space: gym.Space, acti
         raise ValueError(f"the policy acts in {policy.action_space} but env {spec.label!r} expects {action_space}")
 
 
-def chunk_seeds(seed: int, chunk_index: int) -> tuple[int, np.random.SeedSequence, np.random.SeedSequence]:
-    """(batched-env reset seed, defense seed sequence, attack seed sequence) of one chunk."""
-    env_seq, defense_seq, attack_seq = np.random.SeedSequence(seed, spawn_key=(chunk_index,)).spawn(3)
-    return int(env_seq.generate_state(1)[0]), defense_seq, attack_seq
+def check_action_selection(policy: Policy, actions: str) -> None:
+    """Fail early when ``actions`` is unknown, or ``sampled`` for a policy without an action distribution."""
+    if actions not in ACTION_SELECTIONS:
+        raise ValueError(f"actions must be one of {', '.join(ACTION_SELECTIONS)}, got {actions!r}")
+    if actions == "sampled" and not getattr(policy, "samples_actions", False):
+        raise ValueError(
+            f"actions='sampled' needs a policy with an action distribution to sample (a PPO or A2C policy whose "
+            f"outputs are logits); {policy!r} has none: use actions='greedy'"
+        )
+
+
+def chunk_seeds(
+    seed: int, chunk_index: int
+) -> tuple[int, np.random.SeedSequence, np.random.SeedSequence, np.random.SeedSequence]:
+    """(batched-env reset seed, defense, attack and action-sampling seed sequences) of one chunk.
+
+    Spawned children depend only on their index, so adding the fourth left the first three (and every
+    earlier result) unchanged."""
+    env_seq, defense_seq, attack_seq, action_seq = np.random.SeedSequence(seed, spawn_key=(chunk_index,)).spawn(4)
+    return int(env_seq.generate_state(1)[0]), defense_seq, attack_seq, action_seq
 
 
 def run_chunk(task: ChunkTask) -> ChunkResult:
     """Run one chunk of episodes in lockstep (see module docstring for the per-step order)."""
-    env_seed, defense_seq, attack_seq = chunk_seeds(task.seed, task.chunk_index)
+    env_seed, defense_seq, attack_seq, action_seq = chunk_seeds(task.seed, task.chunk_index)
     n = task.num_episodes
     env = make_batched_env(task.env, n, task.probe)
     try:
         check_compatible(task.policy, task.env, env.frame_space, env.action_space)
         policy = task.defense.wrap(task.policy) if task.defense is not None else task.policy
         defense_rng = np.random.default_rng(defense_seq)
+        action_rng = np.random.default_rng(action_seq) if task.actions == "sampled" else None
         attack_state = task.attack.reset(n, np.random.default_rng(attack_seq)) if task.attack else None
         if attack_state is not None:
             attack_state.stack = task.env.frame_stack
@@ -226,7 +253,8 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
             else:
                 stacker.push(frames, active)
             rows = np.flatnonzero(active)
-            actions[rows] = policy.act(stacker.observations[rows])
+            observations = stacker.observations[rows]
+            actions[rows] = policy.act(observations) if action_rng is None else policy.sample(observations, action_rng)
             seen = frames
             frames, rewards, terminated, truncated, step_costs = env.step(actions, active)
             returns[rows] += rewards[rows]
@@ -264,6 +292,7 @@ def run(
     checkpoint_dir: str | Path | None = None,
     record_steps: bool = False,
     progress: bool = False,
+    actions: str = "greedy",
 ) -> Episodes:
     """Run ``episodes`` episodes of ``policy`` in ``env`` and return their returns, lengths and costs.
 
@@ -278,6 +307,9 @@ def run(
         checkpoint_dir: save each finished chunk there, and reuse chunks already there.
         record_steps: keep per-step frames, actions and rewards of every episode.
         progress: show a rich progress bar.
+        actions: ``greedy`` (the policy's ``act``, what certificates assume) or ``sampled`` (draws from
+            the policy's own action distribution with a seeded generator per chunk; needs a policy with
+            ``sample``, e.g. a PPO agent's logits).
 
     Example:
         >>> from agents import load_policy
@@ -292,10 +324,11 @@ def run(
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    check_action_selection(defense.wrap(policy) if defense is not None else policy, actions)
     executor = executor or InProcessExecutor()
     sizes = [min(chunk_size, episodes - start) for start in range(0, episodes, chunk_size)]
     tasks = [
-        ChunkTask(policy, spec, size, int(seed), index, attack, defense, probe, record_steps)
+        ChunkTask(policy, spec, size, int(seed), index, attack, defense, probe, record_steps, actions)
         for index, size in enumerate(sizes)
     ]
     checkpoint = None
@@ -328,6 +361,7 @@ def run(
         records=records,
         wall_time_s=time.perf_counter() - start,
         cut=None if any(r.cut is None for r in ordered) else np.concatenate([r.cut for r in ordered]),
+        actions=actions,
     )
 
 
@@ -342,6 +376,8 @@ def _run_fingerprint(policy: Policy, spec: EnvSpec, episodes: int, task: ChunkTa
         "defense": repr(task.defense),
         "probe": repr(task.probe),
         "record_steps": bool(task.record_steps),
+        # Only a sampled run names its action selection, so greedy runs keep the fingerprints they had.
+        **({"actions": task.actions} if task.actions != "greedy" else {}),
     }
 
 

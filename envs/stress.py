@@ -72,13 +72,16 @@ class StressReport:
     seed: int
     results: tuple[SettingResult, ...] = field(default=())
     baseline_cut_episodes: int | None = None
+    actions: str = "greedy"
+    """How the policy chose its actions in every setting: ``greedy`` or ``sampled``."""
 
     @property
     def passed(self) -> bool:
         return all(result.verdict == "pass" for result in self.results)
 
     def findings(self) -> list[Finding]:
-        common = {"policy": self.policy, "env": self.env, "episodes": self.episodes, "seed": self.seed}
+        common = {"policy": self.policy, "env": self.env, "episodes": self.episodes, "seed": self.seed,
+                  "actions": self.actions}  # fmt: skip
         findings = [
             Finding(
                 "baseline_return",
@@ -210,4 +213,5 @@ def stress_test(
         seed,
         tuple(results),
         baseline.cut_episodes,
+        baseline.actions,
     )

@@ -17,14 +17,14 @@ from rlcert.certify_commands import (
     certify_reward,
     certify_smoothed_actions,
 )
-from rlcert.config import RolloutOptions, add_dataclass_arguments, argparse_help, dataclass_from_args
+from rlcert.config import ActionOption, RolloutOptions, add_dataclass_arguments, argparse_help, dataclass_from_args
 from rlcert.stress_command import StressConfig, stress_command
 
 __all__ = ["main", "EvaluateConfig", "ZooTrainConfig"]
 
 
 @dataclass(frozen=True)
-class EvaluateConfig(RolloutOptions):
+class EvaluateConfig(ActionOption, RolloutOptions):
     """Run a policy for N episodes and report its mean return (empirical)."""
 
     policy: str = "zoo:cartpole5-dqn"
@@ -58,7 +58,7 @@ class ZooTrainConfig:
 
 
 def _evaluate(config: EvaluateConfig) -> int:
-    from agents import load_policy, policy_env
+    from agents import load_policy, policy_actions, policy_env
     from attacks import GaussianSmoothing
     from envs import make_executor, run
     from reports import AuditReport, Finding, findings_table, summary_table
@@ -70,6 +70,7 @@ def _evaluate(config: EvaluateConfig) -> int:
     if not config.sigma >= 0:
         raise ValueError(f"sigma must be >= 0 (0 = no smoothing), got {config.sigma}")
     defense = GaussianSmoothing(config.sigma) if config.sigma > 0 else None
+    actions = policy_actions(config.policy, config.actions)
     start = time.perf_counter()
     episodes = run(
         policy,
@@ -82,6 +83,7 @@ def _evaluate(config: EvaluateConfig) -> int:
         checkpoint_dir=config.checkpoint_dir,
         progress=config.progress,
         probe=config.probe_stack(),
+        actions=actions,
     )
     wall = time.perf_counter() - start
     summary = episodes.summary()
@@ -94,8 +96,9 @@ def _evaluate(config: EvaluateConfig) -> int:
         interval=(episodes.mean_return - half_width, episodes.mean_return + half_width),
         method="sample mean; interval ± 1.96 SE (normal approx.)",
         description=f"mean return of {config.policy} on {env}"
-        + (f", smoothed with σ={config.sigma}" if defense else ""),
-        params=asdict(config) | {"env": env},
+        + (f", smoothed with σ={config.sigma}" if defense else "")
+        + (", actions sampled from the policy's distribution" if actions == "sampled" else ""),
+        params=asdict(config) | {"env": env, "actions": actions},
         seed=config.seed,
         versions=versions(),
     )
@@ -110,12 +113,23 @@ def _evaluate(config: EvaluateConfig) -> int:
     console.print(
         summary_table(
             summary | {"wall_time_s": wall, "steps_per_second": summary["total_steps"] / wall},
-            title=f"{config.policy} on {env}",
+            title=f"{config.policy} on {env}" + (" (sampled actions)" if actions == "sampled" else ""),
         )
     )
     console.print(findings_table([finding]))
     console.print(f"report written to {path}")
     return 0
+
+
+def _zoo_score(ev: dict) -> str:
+    """A zoo agent's recorded score; a sampled-action score names itself and shows the greedy one beside it."""
+    if not ev:
+        return "-"
+    text = f"{ev['mean_return']:.1f} ± {ev['stderr_return']:.1f} ({ev['episodes']} ep."
+    if ev.get("actions", "greedy") == "greedy":
+        return text + ")"
+    greedy = ev.get("greedy")
+    return text + ", sampled actions" + (f"; greedy {greedy['mean_return']:.1f})" if greedy else ")")
 
 
 def _zoo_list() -> int:
@@ -138,7 +152,7 @@ def _zoo_list() -> int:
             entry.env,
             entry.meta.get("algorithm", "?"),
             str(entry.meta["training"].get("noise_sigma", 0)),
-            f"{ev['mean_return']:.1f} ± {ev['stderr_return']:.1f} ({ev['episodes']} ep.)" if ev else "-",
+            _zoo_score(ev),
             f"{smoothed['mean_return']:.1f} ± {smoothed['stderr_return']:.1f} @ σ={smoothed['sigma']}"
             if smoothed
             else "",

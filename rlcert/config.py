@@ -12,7 +12,7 @@ import typing
 from functools import cache
 from typing import Any, TypeVar
 
-__all__ = ["RolloutOptions", "field_docs", "add_dataclass_arguments", "dataclass_from_args"]
+__all__ = ["RolloutOptions", "ActionOption", "field_docs", "add_dataclass_arguments", "dataclass_from_args"]
 
 T = TypeVar("T")
 
@@ -42,6 +42,16 @@ class RolloutOptions:
         from envs.probe_suites import parse_probe_stack
 
         return parse_probe_stack(self.probe)
+
+
+@dataclasses.dataclass(frozen=True)
+class ActionOption:
+    """How a policy picks its actions; for commands that measure returns (certificates always use the greedy
+    action)."""
+
+    actions: str | None = None
+    """greedy (the argmax action) or sampled (drawn from a PPO/A2C policy's own action distribution with a
+    seeded generator); default: what the zoo agent's recorded score used, else greedy."""
 
 
 @cache

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
-from rlcert.config import RolloutOptions
+from rlcert.config import ActionOption, RolloutOptions
 
 __all__ = ["StressConfig", "stress_command"]
 
 
 @dataclass(frozen=True)
-class StressConfig(RolloutOptions):
+class StressConfig(ActionOption, RolloutOptions):
     """Stress-test a fixed policy under environmental stochasticity (STORI probes and generic ones): the
     return at each probe and severity, its relative drop vs the unperturbed baseline with a confidence
     interval, and a pass/fail verdict against a tolerance. Every figure is empirical."""
@@ -55,7 +55,7 @@ def _settings(config: StressConfig, env):
 def stress_command(config: StressConfig) -> int:
     from rich.table import Table
 
-    from agents import load_policy, policy_env
+    from agents import load_policy, policy_actions, policy_env
     from envs import make_executor
     from envs.factory import resolve_env_spec
     from envs.stress import stress_test
@@ -87,6 +87,7 @@ def stress_command(config: StressConfig) -> int:
         executor=make_executor(config.workers),
         chunk_size=config.chunk_size,
         progress=config.progress,
+        actions=policy_actions(config.policy, config.actions),
     )
     audit = AuditReport(
         "rlcert stress",
@@ -96,7 +97,8 @@ def stress_command(config: StressConfig) -> int:
     )
     path = audit.save(config.out)
     plot = plot_stress_sweeps(report, path.with_suffix(".png"))
-    table = Table(title=f"stress test · {config.policy} · baseline {report.baseline_mean:.2f} "
+    table = Table(title=f"stress test · {config.policy}{' (sampled actions)' if report.actions == 'sampled' else ''} · "
+                        f"baseline {report.baseline_mean:.2f} "
                         f"± {report.baseline_stderr:.2f} · tolerance {report.tolerance:.0%}")  # fmt: skip
     # Episodes ended by the env's step limit rather than by the game get a column only when there are
     # any: a low return from a policy that stalls reads differently from one that plays and loses.

@@ -23,6 +23,15 @@ def test_evaluate_writes_a_report_and_prints_a_table(tmp_path, capsys):
     assert "mean return" in capsys.readouterr().out
 
 
+def test_evaluate_with_sampled_actions_says_so(tmp_path, capsys):
+    out = tmp_path / "s.json"
+    args = ["evaluate", "--policy", "zoo:cartpole-ppo", "--actions", "sampled", "--episodes", "3"]
+    assert main([*args, "--out", str(out), "--no-progress"]) == 0
+    finding = AuditReport.from_json(out.read_text()).findings[0]
+    assert finding.params["actions"] == "sampled" and "sampled from the policy's distribution" in finding.description
+    assert "(sampled actions)" in capsys.readouterr().out
+
+
 def test_evaluate_is_identical_with_one_and_two_workers(tmp_path):
     values = []
     for workers in (1, 2):
@@ -83,6 +92,8 @@ def test_state_dict_policy_needs_an_env(tmp_path, capsys):
         (["--episodes", "0"], "episodes must be a positive integer"),
         (["--sigma", "-1"], "sigma must be >= 0 (0 = no smoothing), got -1.0"),
         (["--env", "CartPole-v1"], "expects observations of shape (5, 4)"),
+        (["--actions", "sampled"], "actions='sampled' needs a policy with an action distribution"),
+        (["--policy", "zoo:cartpole-ppo", "--actions", "argmax"], "actions must be one of greedy, sampled"),
     ],
 )
 def test_bad_input_gives_a_one_line_error(args, message, capsys, tmp_path):

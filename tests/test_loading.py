@@ -1,7 +1,7 @@
 import pytest
 
 from agents.architecture import PolicyLoadError
-from agents.loading import load_policy
+from agents.loading import load_policy, policy_actions
 from conftest import make_mlp_policy
 
 
@@ -34,3 +34,13 @@ def test_missing_pieces_are_named(tmp_path):
         load_policy(tmp_path / "model.onnx")
     with pytest.raises(PolicyLoadError, match="no zoo agent named 'cartpole5-dq'; did you mean cartpole5-dqn"):
         load_policy("zoo:cartpole5-dq")
+
+
+def test_action_selection_defaults_to_what_a_zoo_score_used():
+    from agents.zoo import zoo_entries
+
+    for entry in zoo_entries():
+        assert policy_actions(f"zoo:{entry.name}", None) == entry.evaluation.get("actions", "greedy")
+    assert policy_actions("zoo:cartpole5-dqn", None) == "greedy"
+    assert policy_actions("model.zip", None) == "greedy"
+    assert policy_actions("zoo:cartpole5-dqn", "sampled") == "sampled"  # an explicit choice wins

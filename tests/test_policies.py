@@ -67,3 +67,31 @@ def test_nan_observations_are_refused():
     obs[1, 2, 0] = np.nan
     with pytest.raises(ValueError, match=r"NaN or inf \(batch rows \[1\]\)"):
         make_mlp_policy().act(obs)
+
+
+def _logit_policy(logits) -> TorchModulePolicy:
+    """A policy whose logits are the same fixed vector for every observation."""
+    layer = nn.Linear(3, len(logits))
+    with torch.no_grad():
+        layer.weight.zero_()
+        layer.bias.copy_(torch.tensor(logits, dtype=torch.float32))
+    return TorchModulePolicy(layer, gym.spaces.Box(-1, 1, (3,)), gym.spaces.Discrete(len(logits)), "logits")
+
+
+def test_sampled_actions_follow_the_softmax_of_the_logits_and_the_generator():
+    logits = [0.0, np.log(3.0), -np.inf]  # probabilities 1/4, 3/4, 0
+    policy = _logit_policy(logits)
+    obs = np.zeros((20_000, 3), np.float32)
+    drawn = policy.sample(obs, np.random.default_rng(0))
+    counts = np.bincount(drawn, minlength=3) / len(obs)
+    assert counts[2] == 0 and abs(counts[1] - 0.75) < 0.015  # 5 standard deviations of 20,000 draws
+    np.testing.assert_array_equal(drawn, policy.sample(obs, np.random.default_rng(0)))
+    assert not np.array_equal(drawn, policy.sample(obs, np.random.default_rng(1)))
+    np.testing.assert_array_equal(policy.act(obs[:5]), [1] * 5)  # greedy stays the argmax
+
+
+def test_sampling_needs_logits():
+    policy = make_mlp_policy()  # Q-values: no distribution
+    assert not policy.samples_actions
+    with pytest.raises(ValueError, match="q_values, not logits"):
+        policy.sample(np.zeros((1, 5, 4), np.float32), np.random.default_rng(0))

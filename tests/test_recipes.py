@@ -16,3 +16,12 @@ def test_noise_recipes_match_the_certificate_setups():
     assert recipe("cartpole5-dqn").net_arch == (256, 256)  # Kumar et al.'s DQN MLP
     with pytest.raises(KeyError, match="recipes: cartpole5-dqn"):
         recipe("nope")
+
+
+def test_sampled_evaluation_is_for_ppo_recipes_only():
+    from agents.recipes import ZooRecipe
+
+    with pytest.raises(ValueError, match="needs a PPO agent"):
+        ZooRecipe("x", "cartpole5", "dqn", 10, evaluation_actions="sampled")
+    with pytest.raises(ValueError, match="evaluation_actions must be 'greedy' or 'sampled', got 'argmax'"):
+        ZooRecipe("x", "cartpole5", "ppo", 10, evaluation_actions="argmax")

@@ -168,3 +168,47 @@ def test_defense_noise_is_recorded_as_what_the_policy_saw(balancing_policy):
     eps = run(balancing_policy, "cartpole5", 5, seed=3, record_steps=True, defense=GaussianSmoothing(0.3))
     noise = np.concatenate([r.seen - r.frames for r in eps.records])
     assert abs(noise.std() - 0.3) < 0.02 and abs(noise.mean()) < 0.02
+
+
+def _uniform_cartpole_policy():
+    """Equal logits for both CartPole-5 actions: greedy always pushes left, sampled is a fair coin."""
+    import torch
+    from torch import nn
+
+    from agents.policies import TorchModulePolicy
+
+    layer = nn.Sequential(nn.Flatten(), nn.Linear(20, 2))
+    with torch.no_grad():
+        for p in layer.parameters():
+            p.zero_()
+    return TorchModulePolicy(layer, gym.spaces.Box(-np.inf, np.inf, (5, 4)), gym.spaces.Discrete(2), "logits")
+
+
+def test_sampled_actions_are_seeded_per_chunk_whatever_the_workers():
+    policy = _uniform_cartpole_policy()
+    kwargs = dict(seed=5, chunk_size=8, actions="sampled")
+    one = run(policy, "cartpole5", 20, executor=InProcessExecutor(), record_steps=True, **kwargs)
+    two = run(policy, "cartpole5", 20, executor=ProcessPoolExecutor(2), **kwargs)
+    np.testing.assert_array_equal(one.returns, two.returns)
+    assert one.actions == "sampled" and one.summary()["actions"] == "sampled"
+    taken = np.concatenate([r.actions for r in one.records])
+    assert 0.4 < taken.mean() < 0.6  # a fair coin, where greedy play would push left every step
+    greedy = run(policy, "cartpole5", 20, seed=5, chunk_size=8, record_steps=True)
+    assert all((r.actions == 0).all() for r in greedy.records) and greedy.actions == "greedy"
+    other_seed = run(policy, "cartpole5", 20, seed=6, chunk_size=8, actions="sampled")
+    assert not np.array_equal(one.returns, other_seed.returns)
+
+
+def test_sampled_actions_need_a_distribution_and_a_known_mode(balancing_policy, mlp_policy):
+    with pytest.raises(ValueError, match="actions must be one of greedy, sampled, got 'stochastic'"):
+        run(balancing_policy, "cartpole5", 2, actions="stochastic")
+    for policy in (balancing_policy, mlp_policy):  # no sample(); Q-values
+        with pytest.raises(ValueError, match="needs a policy with an action distribution"):
+            run(policy, "cartpole5", 2, actions="sampled")
+
+
+def test_sampled_and_greedy_runs_do_not_share_checkpoints(tmp_path):
+    policy = _uniform_cartpole_policy()
+    run(policy, "cartpole5", 4, seed=1, checkpoint_dir=tmp_path)
+    with pytest.raises(ValueError, match="different run"):
+        run(policy, "cartpole5", 4, seed=1, checkpoint_dir=tmp_path, actions="sampled")

@@ -26,3 +26,13 @@ def test_stress_command_bad_input(tmp_path, capsys):
 def test_stress_command_stori_paper_suite_needs_an_ale_game(tmp_path, capsys):
     assert main(["stress", "--probes", "stori-paper", "--out", str(tmp_path / "x.json")]) == 2
     assert "stori-paper profiles exist for ALE games only" in capsys.readouterr().err
+
+
+def test_stress_command_records_sampled_actions(tmp_path, capsys):
+    out = tmp_path / "stress.json"
+    args = ["stress", "--policy", "zoo:cartpole-ppo", "--env", "CartPole-v1?max_steps=30", "--actions", "sampled"]
+    assert main([*args, "--probes", "RandomActionExecution:p=0.5", "--episodes", "4", "--no-progress",
+                 "--out", str(out)]) == 0  # fmt: skip
+    report = AuditReport.from_json(out.read_text())
+    assert {f.params["actions"] for f in report.findings} == {"sampled"}
+    assert "(sampled actions)" in capsys.readouterr().out

@@ -58,6 +58,11 @@ def test_an_interrupted_run_resumes_from_its_checkpoint_and_logs_a_learning_curv
     shorter = ZooRecipe("tiny", "cartpole5?max_steps=30", "ppo", 128, {"n_steps": 64, "batch_size": 64}, (8,))
     with pytest.raises(RuntimeError, match="more than the recipe's 128"):
         train_zoo_agent(shorter, tmp_path, verbose=False, run_dir=run_dir)
+    # A run that stopped within one rollout (64 steps) past a budget is finished: a rerun only finalizes.
+    overshot = ZooRecipe("tiny", "cartpole5?max_steps=30", "ppo", 200, {"n_steps": 64, "batch_size": 64}, (8,),
+                         eval_every=128, eval_episodes=5, final_episodes=10, min_score=0)  # fmt: skip
+    finalized = train_zoo_agent(overshot, tmp_path, verbose=False, run_dir=run_dir)["training"]
+    assert finalized["timesteps"] == 200 and finalized["budget_history"] == [{"from_timesteps": 0, "timesteps": 256}]
     # A longer budget continues the same run from its 256 steps.
     longer = ZooRecipe("tiny", "cartpole5?max_steps=30", "ppo", 384, {"n_steps": 64, "batch_size": 64}, (8,),
                        eval_every=128, eval_episodes=5, final_episodes=10, min_score=0)  # fmt: skip
