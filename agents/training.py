@@ -309,7 +309,7 @@ def train_zoo_agent(
         if verbose:
             print(f"  {recipe.name}: stopped at {model.num_timesteps} of {recipe.timesteps} steps; run again to resume")
         return None
-    train_seconds = float(torch.load(run_dir / CHECKPOINT, weights_only=True)["train_seconds"])
+    train_seconds = float(torch.load(run_dir / CHECKPOINT, map_location="cpu", weights_only=True)["train_seconds"])
 
     policy = greedy_policy()
     check_same_actions(model, policy, np.stack([observation_space.sample() for _ in range(16)]))
