@@ -41,6 +41,8 @@ class Policy(Protocol):
 
     ``act`` takes an array of shape ``(batch, *observation_space.shape)`` and returns one action per
     row: integer indices for ``Discrete`` spaces, ``(batch, *action_space.shape)`` floats for ``Box``.
+    A policy with an action distribution may also offer ``sample(obs, rng)`` (with ``samples_actions``
+    true), which ``envs.rollout.run(actions="sampled")`` uses; certificates always reason about ``act``.
     """
 
     observation_space: gym.Space
