@@ -19,7 +19,8 @@ evaluation) is written as CSV and PNG beside the agent.
 
 A recipe with ``init_from`` starts from another zoo agent's weights (a warm start: the noise-trained
 twins continue from their plain twin under noise); meta.json names that agent and its weights'
-fingerprint, so the run is reproducible from the committed zoo.
+fingerprint, so the run is reproducible from the committed zoo. A warm-started DQN fills its first
+replay buffer with its own epsilon-greedy play, as a resumed one does.
 """
 
 from __future__ import annotations
@@ -221,12 +222,6 @@ def train_zoo_agent(
         model.num_timesteps = done
         if recipe.algorithm == "dqn":
             model.q_net_target.load_state_dict(resumed["target"])
-            # The replay buffer is not checkpointed: refill it with the current epsilon-greedy policy
-            # (no gradient steps until it holds learning_starts transitions) rather than fit the first
-            # gradient steps to a handful of fresh transitions. Raising learning_starts instead would
-            # refill it with uniformly random actions, which SB3 takes before learning starts.
-            state["refill"] = {"until": done + model.learning_starts, "gradient_steps": model.gradient_steps}
-            model.gradient_steps = 0
         state["train_seconds"] = resumed["train_seconds"]
         state["finalists"] = resumed.get("finalists") or _finalists_of_old_checkpoint(resumed)
         state["curve"] = json.loads(resumed["curve"])
@@ -234,6 +229,15 @@ def train_zoo_agent(
         state["budgets"] = json.loads(resumed.get("budgets", '[{"from_timesteps": 0, "timesteps": null}]'))
         if verbose:
             print(f"  {recipe.name}: resuming at {done} steps from {run_dir / CHECKPOINT}")
+    if recipe.algorithm == "dqn" and (resumed or warm_start):
+        # A DQN whose weights already play (resumed, or warm-started from a zoo agent) fills its empty
+        # replay buffer (not checkpointed) with its own epsilon-greedy play, without gradient steps until
+        # it holds learning_starts transitions, rather than fit the first gradient steps to a handful of
+        # fresh transitions. SB3 acts uniformly at random while num_timesteps < learning_starts, which
+        # would fill a warm start's buffer with play its policy never makes (in Freeway, rewardless):
+        # hence learning_starts 0 and the gradient steps held back instead.
+        state["refill"] = {"until": done + model.learning_starts, "gradient_steps": model.gradient_steps}
+        model.gradient_steps, model.learning_starts = 0, 0
 
     # A grown budget stretches the learning-rate and clip-range schedules from where the run stands, so
     # reproducing the run needs each budget and the step it took effect at.

@@ -134,21 +134,25 @@ def test_a_resumed_dqn_refills_its_replay_buffer_before_it_learns_again(tmp_path
     assert not all(torch.equal(before[key], after[key]) for key in before if key.startswith("q_net."))
 
 
-def test_the_refill_plays_the_current_policy_not_random_actions(tmp_path):
-    # A warm start from the balancing zoo DQN that never learns (lr 0) and never explores after step 10:
-    # every training episode of the refill must balance for all 50 steps; random actions fall in ~20.
-    hyper = {"learning_starts": 100, "train_freq": 1, "learning_rate": 0.0, "exploration_fraction": 0.01,
+def test_a_warm_started_or_resumed_dqn_fills_its_buffer_with_its_own_play(tmp_path):
+    # A warm start from the balancing zoo DQN that never explores: every training episode of the first
+    # fill (steps 0-100) and of the refill after resuming (200-300) must balance for all 50 steps;
+    # SB3's uniformly random warm-up actions would fall in ~20. No gradient step before 100.
+    import torch
+
+    hyper = {"learning_starts": 100, "train_freq": 1, "learning_rate": 1e-5, "exploration_initial_eps": 0.0,
              "exploration_final_eps": 0.0}  # fmt: skip
     warm = ZooRecipe("warm", "cartpole5?max_steps=50", "dqn", 1000, hyper, (256, 256), eval_every=100,
                      eval_episodes=1, final_episodes=2, init_from="cartpole5-dqn")  # fmt: skip
     run_dir = tmp_path / "run"
-    train_zoo_agent(warm, tmp_path, verbose=False, run_dir=run_dir, stop_after=200)
-    train_zoo_agent(warm, tmp_path, verbose=False, run_dir=run_dir, stop_after=300)
-    import torch
-
-    curve = json.loads(torch.load(run_dir / "checkpoint.pt", weights_only=True)["curve"])
-    refill = [p["return"] for p in curve if p["kind"] == "train" and 200 < p["timesteps"] <= 300]
-    assert len(refill) >= 2 and all(value == 50.0 for value in refill)
+    train_zoo_agent(warm, tmp_path, verbose=False, run_dir=run_dir, stop_after=100)
+    assert torch.load(run_dir / "checkpoint.pt", weights_only=True)["optimizer"]["state"] == {}
+    train_zoo_agent(warm, tmp_path, verbose=False, run_dir=run_dir, stop_after=200)  # refills 100-200, learns
+    checkpoint = torch.load(run_dir / "checkpoint.pt", weights_only=True)
+    assert checkpoint["optimizer"]["state"] != {}
+    curve = [p for p in json.loads(checkpoint["curve"]) if p["kind"] == "train"]
+    fills = [p["return"] for p in curve if p["timesteps"] <= 200]
+    assert len(fills) >= 4 and all(value == 50.0 for value in fills)
 
 
 def test_selection_episodes_are_cut_where_the_recipe_says_and_the_final_evaluation_is_not(tmp_path):
