@@ -241,8 +241,9 @@ def train_zoo_agent(
 
     # A grown budget stretches the learning-rate and clip-range schedules from where the run stands, so
     # reproducing the run needs each budget and the step it took effect at.
-    # (A finished run that is only finalized again trains no further under a new budget: none to record.)
-    if not state["budgets"] or (state["budgets"][-1]["timesteps"] != recipe.timesteps and done < recipe.timesteps):
+    # A budget cut to where a run stands ends it there (recorded: the schedules ran under the old one); a
+    # finished run that is only finalized again after overshooting its budget trains no further: none to record.
+    if not state["budgets"] or (state["budgets"][-1]["timesteps"] != recipe.timesteps and done <= recipe.timesteps):
         state["budgets"].append({"from_timesteps": done, "timesteps": recipe.timesteps})
 
     def greedy_policy():
@@ -359,9 +360,9 @@ def train_zoo_agent(
             "command": f"rlcert zoo train {recipe.name}",
             "library": f"stable-baselines3 {sb3.__version__}",
             "seed": recipe.seed,
-            "timesteps": recipe.timesteps,
+            "timesteps": model.num_timesteps,  # SB3 stops between rollouts: up to one rollout past the budget
             "budget_history": state["budgets"],
-            "frames": recipe.timesteps * (4 if recipe.network == "atari-cnn" else 1),
+            "frames": model.num_timesteps * (4 if recipe.network == "atari-cnn" else 1),
             "initialised_from": warm_start,
             "selected_at_timesteps": chosen["timesteps"],
             "finalists": reevaluated,

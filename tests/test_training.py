@@ -62,7 +62,8 @@ def test_an_interrupted_run_resumes_from_its_checkpoint_and_logs_a_learning_curv
     overshot = ZooRecipe("tiny", "cartpole5?max_steps=30", "ppo", 200, {"n_steps": 64, "batch_size": 64}, (8,),
                          eval_every=128, eval_episodes=5, final_episodes=10, min_score=0)  # fmt: skip
     finalized = train_zoo_agent(overshot, tmp_path, verbose=False, run_dir=run_dir)["training"]
-    assert finalized["timesteps"] == 200 and finalized["budget_history"] == [{"from_timesteps": 0, "timesteps": 256}]
+    assert finalized["timesteps"] == 256 and finalized["budget_history"] == [{"from_timesteps": 0, "timesteps": 256}]
+    assert finalized["frames"] == 256
     # A longer budget continues the same run from its 256 steps.
     longer = ZooRecipe("tiny", "cartpole5?max_steps=30", "ppo", 384, {"n_steps": 64, "batch_size": 64}, (8,),
                        eval_every=128, eval_episodes=5, final_episodes=10, min_score=0)  # fmt: skip
@@ -71,6 +72,21 @@ def test_an_interrupted_run_resumes_from_its_checkpoint_and_logs_a_learning_curv
     assert meta["training"]["budget_history"] == [
         {"from_timesteps": 0, "timesteps": 256},
         {"from_timesteps": 256, "timesteps": 384},
+    ]
+
+
+def test_a_budget_cut_to_where_a_run_stands_ends_it_there_and_is_recorded(tmp_path):
+    def tiny(budget):
+        return ZooRecipe("tiny", "cartpole5?max_steps=30", "ppo", budget, {"n_steps": 64, "batch_size": 64}, (8,),
+                         eval_every=128, eval_episodes=2, final_episodes=4, min_score=0)  # fmt: skip
+
+    run_dir = tmp_path / "run"
+    train_zoo_agent(tiny(512), tmp_path, verbose=False, run_dir=run_dir, stop_after=128)
+    training = train_zoo_agent(tiny(128), tmp_path, verbose=False, run_dir=run_dir)["training"]
+    assert training["timesteps"] == 128 and [p["timesteps"] for p in training["selection_curve"]] == [128]
+    assert training["budget_history"] == [
+        {"from_timesteps": 0, "timesteps": 512},
+        {"from_timesteps": 128, "timesteps": 128},
     ]
 
 
