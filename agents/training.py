@@ -307,6 +307,13 @@ def train_zoo_agent(
     if stop_after is not None:
         remaining = min(remaining, stop_after)
     if remaining > 0:
+        # SB3 anneals its schedules over one learn() call (progress = 1 - steps / (steps at the call's start
+        # + the steps it is asked for)), so a run split by stop_after would anneal its learning rate and
+        # clip range (DQN: epsilon) to their ends within every piece. They follow the recipe's budget
+        # instead, exactly as in one uninterrupted call.
+        model._update_current_progress_remaining = lambda num_timesteps, _total: setattr(
+            model, "_current_progress_remaining", 1.0 - num_timesteps / recipe.timesteps
+        )
         model.learn(total_timesteps=remaining, callback=SelectAndCheckpoint(), reset_num_timesteps=done == 0)
         save_checkpoint(seconds_before + time.time() - started)
     vec_env.close()  # ends the env subprocesses, if any

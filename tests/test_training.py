@@ -2,6 +2,7 @@ import csv
 import json
 
 import pytest
+import torch
 
 from agents.loading import load_policy
 from agents.recipes import ZooRecipe
@@ -186,3 +187,21 @@ def test_selection_episodes_are_cut_where_the_recipe_says_and_the_final_evaluati
     assert capped["cut_episodes"] == sum(r == 30.0 for r in run(policy, tiny.env, 3, seed=0).returns)
     with pytest.raises(ValueError, match="selection_max_steps must be a positive"):
         ZooRecipe("tiny", "cartpole5", "ppo", 10, selection_max_steps=0)
+
+
+def test_a_run_split_by_stop_after_anneals_its_learning_rate_over_the_whole_budget(tmp_path):
+    # lr = 1e-3 * (1 - steps / 512), set by SB3 at each update from the steps taken so far; a piece of
+    # 128 steps must leave it where an unsplit run has it at 128 steps, not annealed to 0 within the piece.
+    tiny = ZooRecipe("tiny", "cartpole5?max_steps=30", "ppo", 512,
+                     {"n_steps": 64, "batch_size": 64, "learning_rate": "lin_1e-3"}, (8,), n_envs=1,
+                     eval_every=10_000, min_score=0)  # fmt: skip
+    run_dir = tmp_path / "run"
+
+    def learning_rate() -> float:
+        checkpoint = torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=True)
+        return checkpoint["optimizer"]["param_groups"][0]["lr"]
+
+    train_zoo_agent(tiny, tmp_path, verbose=False, run_dir=run_dir, stop_after=128)
+    assert learning_rate() == pytest.approx(1e-3 * (1 - 128 / 512))
+    train_zoo_agent(tiny, tmp_path, verbose=False, run_dir=run_dir, stop_after=128)
+    assert learning_rate() == pytest.approx(1e-3 * (1 - 256 / 512))
