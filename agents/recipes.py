@@ -211,9 +211,9 @@ _ALL += [
     # 921 and 948 at 1.5M and 1.6M): the minimum was in reach and the other agents needed the CPU.
     _atari("bankheist-ppo", "bankheist", 2_500_000, 500, selection_max_steps=5_000),
     # The noise-trained twins start from their plain twin's weights and go on training with noise on
-    # every frame: on a 2-core CPU this costs a third of training from scratch (Pong from scratch took
-    # 6.5M steps, about five hours), and what ships is still a policy trained under the noise it is
-    # smoothed with. meta.json names the starting agent.
+    # every frame, planned to cost a third of training from scratch (Pong from scratch took 6.5M steps,
+    # about five hours): Freeway's did (500k steps), Pong's did not (6M, below). What ships is a policy
+    # trained under the noise it is smoothed with. meta.json names the starting agent.
     # pong-ppo-sigma0.1: 2M at first; raised to 4M at 1.4M steps, where the smoothed selection score had
     # climbed from -14 (600k, just after the switch to noisy frames) to -8 (1.4M), about +1.5 per 200k:
     # the noise undid most of what the plain twin knew. Raised to 6M at 1.9M (smoothed -6.6): it kept
