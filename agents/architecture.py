@@ -25,6 +25,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from reports.errors import InvalidValueError
+
 __all__ = [
     "PolicyLoadError",
     "OUTPUT_KINDS",
@@ -42,7 +44,7 @@ OUTPUT_KINDS = ("q_values", "logits", "action_mean", "squashed_action")
 SUPPORTED_LAYERS = ("linear", "conv2d", "relu", "tanh", "flatten", "identity")
 
 
-class PolicyLoadError(ValueError):
+class PolicyLoadError(InvalidValueError):
     """A policy file is missing, corrupt, foreign or does not fit its architecture."""
 
 

@@ -18,6 +18,7 @@ from agents.architecture import PolicyLoadError, read_architecture
 from agents.policies import TorchModulePolicy
 from agents.sb3 import load_sb3_zip
 from agents.zoo import load_zoo_policy, zoo_entry
+from reports.errors import InvalidValueError
 
 __all__ = ["load_policy", "policy_env"]
 
@@ -58,7 +59,7 @@ def policy_env(reference: str | Path, env: str | None) -> str:
         return env
     text = str(reference)
     if not text.startswith("zoo:"):
-        raise ValueError("--env is required for a policy that is not from the zoo")
+        raise InvalidValueError("--env is required for a policy that is not from the zoo")
     return zoo_entry(text[len("zoo:") :]).env
 
 

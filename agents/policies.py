@@ -24,6 +24,7 @@ from agents.architecture import (
     space_from_json,
     space_to_json,
 )
+from reports.errors import InvalidValueError
 
 __all__ = ["TorchModulePolicy"]
 
@@ -53,10 +54,10 @@ class TorchModulePolicy:
         name: str | None = None,
     ):
         if output not in OUTPUT_KINDS:
-            raise ValueError(f"output must be one of {', '.join(OUTPUT_KINDS)}, got {output!r}")
+            raise InvalidValueError(f"output must be one of {', '.join(OUTPUT_KINDS)}, got {output!r}")
         discrete = isinstance(action_space, gym.spaces.Discrete)
         if discrete != (output in ("q_values", "logits")):
-            raise ValueError(f"output {output!r} does not fit the action space {action_space}")
+            raise InvalidValueError(f"output {output!r} does not fit the action space {action_space}")
         self.module = module.eval()
         for p in self.module.parameters():
             p.requires_grad_(False)
@@ -76,13 +77,13 @@ class TorchModulePolicy:
         obs = np.asarray(obs, dtype=np.float32)
         shape = self.observation_space.shape
         if obs.shape[1:] != shape:
-            raise ValueError(
+            raise InvalidValueError(
                 f"{self.name or 'policy'} expects a batch of observations of shape "
                 f"(batch, {', '.join(map(str, shape))}), got {obs.shape}"
             )
         if not np.isfinite(obs).all():
             bad = np.flatnonzero(~np.isfinite(obs.reshape(len(obs), -1)).all(axis=1))
-            raise ValueError(f"observations contain NaN or inf (batch rows {bad[:5].tolist()}); check the env")
+            raise InvalidValueError(f"observations contain NaN or inf (batch rows {bad[:5].tolist()}); check the env")
         with torch.no_grad():
             return self.module(torch.from_numpy(obs))
 
@@ -108,7 +109,7 @@ class TorchModulePolicy:
         agents; :meth:`act` is the greedy (argmax) action that certificates reason about.
         """
         if not self.samples_actions:
-            raise ValueError(
+            raise InvalidValueError(
                 f"{self.name or 'policy'} outputs {self.output}, not logits: it has no action distribution to sample "
                 "(sampled actions need a PPO or A2C policy with a Discrete action space)"
             )

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from reports.errors import InvalidValueError, UnknownNameError
+
 __all__ = ["ZooRecipe", "RECIPES", "recipe"]
 
 
@@ -71,17 +73,21 @@ class ZooRecipe:
 
     def __post_init__(self) -> None:
         if self.selection_max_steps is not None and self.selection_max_steps < 1:
-            raise ValueError(f"selection_max_steps must be a positive number of steps, got {self.selection_max_steps}")
+            raise InvalidValueError(
+                f"selection_max_steps must be a positive number of steps, got {self.selection_max_steps}"
+            )
         if self.finalists < 1:
-            raise ValueError(f"finalists must be at least 1, got {self.finalists}")
+            raise InvalidValueError(f"finalists must be at least 1, got {self.finalists}")
         if self.network not in ("mlp", "atari-cnn"):
-            raise ValueError(f"network must be 'mlp' or 'atari-cnn', got {self.network!r}")
+            raise InvalidValueError(f"network must be 'mlp' or 'atari-cnn', got {self.network!r}")
         if self.algorithm not in ("dqn", "ppo"):
-            raise ValueError(f"algorithm must be 'dqn' or 'ppo', got {self.algorithm!r}")
+            raise InvalidValueError(f"algorithm must be 'dqn' or 'ppo', got {self.algorithm!r}")
         if self.evaluation_actions not in ("greedy", "sampled"):
-            raise ValueError(f"evaluation_actions must be 'greedy' or 'sampled', got {self.evaluation_actions!r}")
+            raise InvalidValueError(
+                f"evaluation_actions must be 'greedy' or 'sampled', got {self.evaluation_actions!r}"
+            )
         if self.evaluation_actions == "sampled" and self.algorithm != "ppo":
-            raise ValueError("evaluation_actions='sampled' needs a PPO agent (a DQN has no action distribution)")
+            raise InvalidValueError("evaluation_actions='sampled' needs a PPO agent (a DQN has no action distribution)")
 
 
 _CARTPOLE_DQN = {
@@ -233,5 +239,5 @@ RECIPES: dict[str, ZooRecipe] = {r.name: r for r in _ALL}
 
 def recipe(name: str) -> ZooRecipe:
     if name not in RECIPES:
-        raise KeyError(f"no zoo recipe named {name!r}; recipes: {', '.join(RECIPES)}")
+        raise UnknownNameError(f"no zoo recipe named {name!r}; recipes: {', '.join(RECIPES)}")
     return RECIPES[name]

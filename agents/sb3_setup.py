@@ -29,6 +29,7 @@ from agents.policies import TorchModulePolicy
 from agents.recipes import ZooRecipe
 from envs.factory import make_env, resolve_env_spec
 from envs.wrappers import GaussianFrameNoise
+from reports.errors import InvalidValueError
 
 __all__ = [
     "AtariCnn",
@@ -208,7 +209,7 @@ def load_sequential_into_model(model, source: TorchModulePolicy) -> None:
     shapes = [[tuple(t.shape) for t in layer.state_dict().values()] for layer in layers]
     stored_shapes = [[tuple(t.shape) for t in layer.state_dict().values()] for layer in stored]
     if output != source.output or [type(x) for x in layers] != [type(x) for x in stored] or shapes != stored_shapes:
-        raise ValueError(
+        raise InvalidValueError(
             f"policy {source.name!r} ({source.output}, {len(stored)} layers) does not fit the model being "
             f"trained ({output}, {len(layers)} layers): a warm start needs the same network"
         )

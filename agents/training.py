@@ -43,6 +43,7 @@ from agents.zoo import ZOO_DIR, load_zoo_policy, zoo_entry
 from attacks.smoothing import GaussianSmoothing
 from envs.factory import make_env, resolve_env_spec
 from envs.rollout import run
+from reports.errors import OperationError
 from reports.plots import plot_learning_curve
 
 __all__ = ["train_zoo_agent", "evaluate_for_zoo", "default_run_dir"]
@@ -113,7 +114,7 @@ def _warm_start(model, recipe: ZooRecipe) -> dict[str, Any]:
     try:
         entry = zoo_entry(recipe.init_from)
     except PolicyLoadError:
-        raise RuntimeError(
+        raise OperationError(
             f"{recipe.name} starts from the zoo agent {recipe.init_from!r}, which is not in the zoo: "
             f"run 'rlcert zoo train {recipe.init_from}' first"
         ) from None
@@ -143,13 +144,13 @@ def _load_checkpoint(run_dir: Path, recipe: ZooRecipe) -> dict[str, Any] | None:
         return None
     state = torch.load(path, map_location="cpu", weights_only=True)
     if state.get("fingerprint") != _recipe_fingerprint(recipe):
-        raise RuntimeError(
+        raise OperationError(
             f"{path} belongs to a different recipe or settings than {recipe.name!r}; "
             "remove it (or pass another run directory) to start afresh"
         )
     # SB3 checks its budget between rollouts, so a finished run ends up to one rollout past it.
     if int(state["timesteps"]) >= recipe.timesteps + _rollout_steps(recipe):
-        raise RuntimeError(
+        raise OperationError(
             f"{path} has trained {int(state['timesteps'])} steps, more than the recipe's {recipe.timesteps}; "
             "raise the recipe's timesteps or start afresh"
         )
@@ -196,7 +197,7 @@ def train_zoo_agent(
             use_channels_last,
         )
     except ImportError:
-        raise RuntimeError("training needs Stable-Baselines3: pip install 'rlcert[train]'") from None
+        raise OperationError("training needs Stable-Baselines3: pip install 'rlcert[train]'") from None
 
     out_dir = Path(out_dir) if out_dir is not None else ZOO_DIR / recipe.name
     run_dir = Path(run_dir) if run_dir is not None else default_run_dir(recipe.name)

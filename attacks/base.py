@@ -24,6 +24,8 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from reports.errors import InvalidValueError
+
 __all__ = [
     "Policy",
     "TorchPolicy",
@@ -87,17 +89,17 @@ class ThreatModel:
     def __post_init__(self) -> None:
         norm = str(self.norm).lower().replace("l", "").replace("ℓ", "")
         if norm not in {"inf", "2"}:
-            raise ValueError(f"norm must be 'inf' or '2', got {self.norm!r}")
+            raise InvalidValueError(f"norm must be 'inf' or '2', got {self.norm!r}")
         object.__setattr__(self, "norm", norm)
         if (self.eps is None) == (self.budget is None):
-            raise ValueError(
+            raise InvalidValueError(
                 f"give exactly one of eps (per step) and budget (total), got eps={self.eps!r}, budget={self.budget!r}"
             )
         radius = self.eps if self.eps is not None else self.budget
         if not (isinstance(radius, (int, float)) and math.isfinite(radius) and radius >= 0):
-            raise ValueError(f"the radius must be a finite number >= 0, got {radius!r}")
+            raise InvalidValueError(f"the radius must be a finite number >= 0, got {radius!r}")
         if self.budget is not None and norm != "2":
-            raise ValueError(f"a total budget is defined for the l2 norm only, got norm={self.norm!r}")
+            raise InvalidValueError(f"a total budget is defined for the l2 norm only, got norm={self.norm!r}")
 
     @property
     def per_step(self) -> bool:

@@ -18,6 +18,7 @@ import torch
 from scipy import stats
 
 from attacks.base import Attack, AttackState, Policy, ThreatModel
+from reports.errors import InvalidValueError, UnsupportedInputError
 
 __all__ = ["BudgetedSmoothedPGD"]
 
@@ -73,17 +74,17 @@ class BudgetedSmoothedPGD(Attack):
     def __post_init__(self) -> None:
         self.threat_model = ThreatModel(norm="2", budget=self.budget)
         if not (math.isfinite(self.sigma) and self.sigma >= 0):
-            raise ValueError(f"sigma must be a finite number >= 0, got {self.sigma!r}")
+            raise InvalidValueError(f"sigma must be a finite number >= 0, got {self.sigma!r}")
         for name in ("noise_samples", "pgd_steps", "stages"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+                raise InvalidValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
 
     def _samples(self) -> int:
         return self.noise_samples if self.sigma > 0 else 1
 
     def perturb(self, frames: np.ndarray, policy: Policy, state: AttackState) -> np.ndarray:
         if not hasattr(policy, "scores"):
-            raise TypeError("BudgetedSmoothedPGD needs a TorchPolicy (a differentiable scores method)")
+            raise UnsupportedInputError("BudgetedSmoothedPGD needs a TorchPolicy (a differentiable scores method)")
         remaining = state.remaining_budget
         rows = np.flatnonzero(state.active & (remaining > 1e-9))
         if rows.size == 0:

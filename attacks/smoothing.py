@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from attacks.base import Defense
+from reports.errors import InvalidValueError
 
 __all__ = ["GaussianSmoothing"]
 
@@ -27,7 +28,7 @@ class GaussianSmoothing(Defense):
 
     def __post_init__(self) -> None:
         if not (isinstance(self.sigma, (int, float)) and math.isfinite(self.sigma) and self.sigma > 0):
-            raise ValueError(f"sigma must be a finite number > 0, got {self.sigma!r}")
+            raise InvalidValueError(f"sigma must be a finite number > 0, got {self.sigma!r}")
 
     def transform_frames(self, frames: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return (frames + rng.normal(0.0, self.sigma, size=frames.shape)).astype(np.float32)

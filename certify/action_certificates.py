@@ -19,6 +19,7 @@ import torch
 
 from attacks.base import TorchPolicy
 from certify.bounds import margin_bounds
+from reports.errors import InvalidValueError, OperationError
 from reports.findings import Finding
 
 __all__ = [
@@ -76,7 +77,7 @@ def certify_actions(
     """Certify the policy's action at each observation against every ε-perturbation (batched;
     ``batch`` defaults to ``state_batch_size``)."""
     if not (math.isfinite(eps) and eps >= 0):
-        raise ValueError(f"eps must be a finite number >= 0, got {eps!r}")
+        raise InvalidValueError(f"eps must be a finite number >= 0, got {eps!r}")
     observations = np.asarray(observations, dtype=np.float32)
     batch = batch or state_batch_size(observations)
     lows, actions = [], []
@@ -194,7 +195,7 @@ def certify_trajectory(
     radius = eps * math.sqrt(spec.frame_stack) if norm == "2" else eps
     result = certify_actions(policy, observations, radius, norm, method, low=low, high=high, **kwargs)
     if not np.array_equal(result.actions, record.actions):
-        raise RuntimeError("the policy's recorded actions differ from its argmax: is it deterministic?")
+        raise OperationError("the policy's recorded actions differ from its argmax: is it deterministic?")
     uncertified = np.flatnonzero(~result.certified)
     return TrajectoryCertificate(
         clean_return=float(episodes.returns[0]),

@@ -30,6 +30,7 @@ from torch import nn
 from certify.conv_patches import patch_lower_bounds, patches_apply
 from certify.layers import SUPPORTED_LAYERS, UnsupportedLayerError, is_activation, network_layers
 from certify.relaxations import activation_relaxation
+from reports.errors import InvalidValueError
 
 __all__ = [
     "SUPPORTED_LAYERS",
@@ -60,10 +61,10 @@ class InputSet:
 
     def __post_init__(self) -> None:
         if self.norm not in ("inf", "2"):
-            raise ValueError(f"norm must be 'inf' or '2', got {self.norm!r}")
+            raise InvalidValueError(f"norm must be 'inf' or '2', got {self.norm!r}")
         eps = torch.as_tensor(self.eps, dtype=self.center.dtype)
         if not torch.all(torch.isfinite(eps)) or torch.any(eps < 0):
-            raise ValueError(f"eps must be finite and >= 0, got {self.eps!r}")
+            raise InvalidValueError(f"eps must be finite and >= 0, got {self.eps!r}")
 
     def _eps(self) -> torch.Tensor:
         eps = torch.as_tensor(self.eps, dtype=self.center.dtype)
@@ -280,7 +281,7 @@ def preactivation_bounds(layers, shapes, input_set: InputSet, method: str = "cro
 def _lower_bound(module, input_set: InputSet, spec: torch.Tensor, method: str, alpha_steps: int, alpha_lr: float):
     """Lower bounds of spec · f(x) over the input set; spec: (batch, specs, outputs)."""
     if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+        raise InvalidValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     layers = network_layers(module)
     with torch.no_grad():
         if method == "ibp":

@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
+from reports.errors import InvalidValueError
+
 __all__ = [
     "BAND_METHODS",
     "check_alpha",
@@ -42,16 +44,18 @@ BAND_METHODS = ("ell", "clopper-pearson", "dkw", "hoeffding")
 
 def check_alpha(alpha: float) -> float:
     if not (isinstance(alpha, (int, float, np.floating)) and 0 < float(alpha) < 1):
-        raise ValueError(f"alpha must lie strictly between 0 and 1 (e.g. 0.05 for 95% confidence), got {alpha!r}")
+        raise InvalidValueError(
+            f"alpha must lie strictly between 0 and 1 (e.g. 0.05 for 95% confidence), got {alpha!r}"
+        )
     return float(alpha)
 
 
 def _counts(successes, trials) -> tuple[np.ndarray, int]:
     k = np.asarray(successes)
     if not isinstance(trials, (int, np.integer)) or trials < 1:
-        raise ValueError(f"trials must be a positive integer, got {trials!r}")
+        raise InvalidValueError(f"trials must be a positive integer, got {trials!r}")
     if np.any(k < 0) or np.any(k > trials) or np.any(k != np.round(k)):
-        raise ValueError(f"successes must be integers in [0, {trials}], got {successes!r}")
+        raise InvalidValueError(f"successes must be integers in [0, {trials}], got {successes!r}")
     return k.astype(np.int64), int(trials)
 
 
@@ -112,7 +116,7 @@ def order_statistic_crossing_probability(lower: np.ndarray) -> float:
     if n == 0:
         return 0.0
     if np.any(np.diff(lower) < 0) or lower[0] < 0 or lower[-1] > 1:
-        raise ValueError("the boundary must be non-decreasing within [0, 1]")
+        raise InvalidValueError("the boundary must be non-decreasing within [0, 1]")
     state = np.zeros(n + 1)
     state[0] = 1.0
     start, previous = 0, 0.0  # state[:start] is below 1e-30 and dropped: the Poisson counts concentrate
@@ -235,7 +239,7 @@ def survival_lower_band(returns: np.ndarray, thresholds: np.ndarray, alpha: floa
     thresholds = np.asarray(thresholds, dtype=np.float64)
     n = len(returns)
     if n < 1:
-        raise ValueError("need at least one return")
+        raise InvalidValueError("need at least one return")
     counts = (returns[None, :] >= thresholds[:, None]).sum(axis=1)
     if method == "ell":
         level = ell_local_level(n, alpha)
@@ -247,4 +251,4 @@ def survival_lower_band(returns: np.ndarray, thresholds: np.ndarray, alpha: floa
         return np.asarray(clopper_pearson_lower(counts, n, per_threshold), dtype=np.float64).reshape(counts.shape)
     if method == "hoeffding":
         return np.asarray(hoeffding_lower(counts, n, per_threshold), dtype=np.float64).reshape(counts.shape)
-    raise ValueError(f"unknown bound {method!r}; choose one of {', '.join(BAND_METHODS)}")
+    raise InvalidValueError(f"unknown bound {method!r}; choose one of {', '.join(BAND_METHODS)}")

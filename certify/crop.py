@@ -25,6 +25,7 @@ from scipy import stats
 
 from attacks.base import TorchPolicy
 from certify.confidence import check_alpha
+from reports.errors import InvalidValueError
 from reports.findings import Finding
 
 __all__ = ["SmoothedActionCertificate", "smoothed_action_certificate", "visited_state_certificate"]
@@ -108,27 +109,29 @@ def smoothed_action_certificate(
         batch_rows: noisy rows per forward pass (memory bound).
     """
     if not (math.isfinite(sigma) and sigma > 0):
-        raise ValueError(f"sigma must be a finite number > 0, got {sigma!r}")
+        raise InvalidValueError(f"sigma must be a finite number > 0, got {sigma!r}")
     alpha = check_alpha(alpha)
     if not isinstance(samples, int) or samples < 2:
-        raise ValueError(f"samples must be an integer >= 2, got {samples!r}")
+        raise InvalidValueError(f"samples must be an integer >= 2, got {samples!r}")
     observations = np.asarray(observations, dtype=np.float32)
     if observations.shape[1:] != tuple(policy.observation_space.shape):
-        raise ValueError(
+        raise InvalidValueError(
             f"observations must have shape (states, {', '.join(map(str, policy.observation_space.shape))}), "
             f"got {observations.shape}"
         )
     n_actions = getattr(policy.action_space, "n", None)
     if n_actions is None:
-        raise ValueError("CROP certifies discrete actions; this policy's action space is continuous")
+        raise InvalidValueError("CROP certifies discrete actions; this policy's action space is continuous")
     if score_range is None:
         if getattr(policy, "output", None) == "q_values":
-            raise ValueError("Q-value policies need score_range=(V_min, V_max), e.g. (0, 100) for CartPole with γ=0.99")
+            raise InvalidValueError(
+                "Q-value policies need score_range=(V_min, V_max), e.g. (0, 100) for CartPole with γ=0.99"
+            )
         low, high, kind = 0.0, 1.0, "probabilities"
     else:
         low, high = (float(v) for v in score_range)
         if not low < high:
-            raise ValueError(f"score_range must be (V_min, V_max) with V_min < V_max, got {score_range}")
+            raise InvalidValueError(f"score_range must be (V_min, V_max) with V_min < V_max, got {score_range}")
         kind = "values"
     generator = torch.Generator().manual_seed(int(seed))
     per_pass = max(1, batch_rows // samples)

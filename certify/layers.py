@@ -13,6 +13,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from reports.errors import InvalidValueError, UnsupportedInputError
+
 __all__ = ["SUPPORTED_LAYERS", "UnsupportedLayerError", "network_layers", "is_activation"]
 
 SUPPORTED_LAYERS = (
@@ -28,7 +30,7 @@ SUPPORTED_LAYERS = (
 )
 
 
-class UnsupportedLayerError(TypeError):
+class UnsupportedLayerError(UnsupportedInputError):
     """A layer bound propagation does not know how to relax."""
 
 
@@ -48,12 +50,14 @@ def _leaf_layers(module: nn.Module) -> list[nn.Module]:
 def _batchnorm_affine(norm: nn.BatchNorm1d | nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
     """(scale, shift) per channel of an eval-mode BatchNorm: y = scale * x + shift."""
     if norm.training and norm.track_running_stats:
-        raise ValueError(
+        raise InvalidValueError(
             f"{type(norm).__name__} is in training mode, where its output depends on the batch; "
             "call module.eval() first: bounds hold for the deployed (eval-mode) network"
         )
     if norm.running_mean is None or norm.running_var is None:
-        raise ValueError(f"{type(norm).__name__} without running statistics cannot be bounded; use track_running_stats")
+        raise InvalidValueError(
+            f"{type(norm).__name__} without running statistics cannot be bounded; use track_running_stats"
+        )
     scale = 1.0 / torch.sqrt(norm.running_var + norm.eps)
     shift = -norm.running_mean * scale
     if norm.affine:

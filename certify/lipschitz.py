@@ -23,13 +23,14 @@ from torch import nn
 from certify.bounds import InputSet, layer_shapes, linear_transpose, preactivation_bounds
 from certify.layers import is_activation, network_layers
 from certify.relaxations import derivative_range
+from reports.errors import InvalidValueError
 
 __all__ = ["layer_operator_norm", "lipschitz_upper_bound", "local_lipschitz_bound"]
 
 
 def _check_norm(norm: str) -> None:
     if norm not in ("2", "inf"):
-        raise ValueError(f"norm must be '2' or 'inf', got {norm!r}")
+        raise InvalidValueError(f"norm must be '2' or 'inf', got {norm!r}")
 
 
 def layer_operator_norm(layer: nn.Module, norm: str = "2") -> float:
@@ -91,7 +92,7 @@ def local_lipschitz_bound(
     """
     _check_norm(norm)
     if method not in ("ibp", "crown"):
-        raise ValueError(f"unknown method {method!r} for the local Lipschitz bound; choose ibp or crown")
+        raise InvalidValueError(f"unknown method {method!r} for the local Lipschitz bound; choose ibp or crown")
     x = torch.as_tensor(x, dtype=torch.float32)
     layers = network_layers(module)
     input_set = InputSet(x, eps, norm, low, high)

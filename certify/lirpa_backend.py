@@ -10,6 +10,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from reports.errors import InvalidValueError, OperationError
+
 __all__ = ["auto_lirpa_available", "compute_bounds_auto_lirpa"]
 
 _METHODS = {"ibp": "IBP", "crown": "CROWN", "alpha-crown": "alpha-CROWN"}
@@ -35,9 +37,9 @@ def compute_bounds_auto_lirpa(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(lower, upper) output bounds from auto_LiRPA, with the arguments of ``certify.compute_bounds``."""
     if not auto_lirpa_available():
-        raise RuntimeError("auto_LiRPA is not importable here; rlcert's own certify.compute_bounds needs no backend")
+        raise OperationError("auto_LiRPA is not importable here; rlcert's own certify.compute_bounds needs no backend")
     if method not in _METHODS:
-        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(_METHODS)}")
+        raise InvalidValueError(f"unknown method {method!r}; choose one of {', '.join(_METHODS)}")
     from auto_LiRPA import BoundedModule, BoundedTensor
     from auto_LiRPA.perturbations import PerturbationLpNorm
 

@@ -25,6 +25,7 @@ import numpy as np
 from scipy import stats
 
 from certify.confidence import BAND_METHODS, check_alpha, clopper_pearson_lower, survival_lower_band
+from reports.errors import InvalidValueError, UnknownNameError
 from reports.findings import Finding
 
 __all__ = [
@@ -47,16 +48,18 @@ def attacked_probability_lower(p_lower: np.ndarray | float, budget: float, sigma
 
 def _check_sigma(sigma: float) -> float:
     if not (isinstance(sigma, (int, float, np.floating)) and math.isfinite(sigma) and sigma > 0):
-        raise ValueError(f"sigma must be a finite number > 0 (the smoothing noise std), got {sigma!r}")
+        raise InvalidValueError(f"sigma must be a finite number > 0 (the smoothing noise std), got {sigma!r}")
     return float(sigma)
 
 
 def _check_budgets(budgets: Sequence[float] | np.ndarray) -> np.ndarray:
     budgets = np.atleast_1d(np.asarray(budgets, dtype=np.float64))
     if budgets.size == 0:
-        raise ValueError("give at least one budget")
+        raise InvalidValueError("give at least one budget")
     if not np.all(np.isfinite(budgets)) or np.any(budgets < 0):
-        raise ValueError(f"budgets must be finite and >= 0 (total l2 norm over the episode), got {budgets.tolist()}")
+        raise InvalidValueError(
+            f"budgets must be finite and >= 0 (total l2 norm over the episode), got {budgets.tolist()}"
+        )
     return budgets
 
 
@@ -73,7 +76,9 @@ def parse_budgets(text: str) -> np.ndarray:
     except ValueError as exc:
         if "budgets must" in str(exc):
             raise
-        raise ValueError(f"budgets must look like 0:1:0.1 (start:stop:step) or 0,0.2,0.5; got {text!r}") from None
+        raise InvalidValueError(
+            f"budgets must look like 0:1:0.1 (start:stop:step) or 0,0.2,0.5; got {text!r}"
+        ) from None
 
 
 def minimum_episodes(alpha: float, method: str = "ell", thresholds: int = 1) -> int:
@@ -121,7 +126,7 @@ class RewardCertificate:
     def at(self, budget: float) -> float:
         index = np.flatnonzero(np.isclose(self.budgets, budget))
         if index.size == 0:
-            raise KeyError(f"no certificate at budget {budget}; budgets: {self.budgets.tolist()}")
+            raise UnknownNameError(f"no certificate at budget {budget}; budgets: {self.budgets.tolist()}")
         return float(self.certified[index[0]])
 
     def findings(self, **context: Any) -> list[Finding]:
@@ -196,29 +201,29 @@ def reward_certificate(
     budgets = _check_budgets(budgets)
     alpha = check_alpha(alpha)
     if bound not in BAND_METHODS:
-        raise ValueError(f"unknown bound {bound!r}; choose one of {', '.join(BAND_METHODS)}")
+        raise InvalidValueError(f"unknown bound {bound!r}; choose one of {', '.join(BAND_METHODS)}")
     returns = np.asarray(returns, dtype=np.float64).ravel()
     if returns.size == 0 or not np.all(np.isfinite(returns)):
-        raise ValueError("returns must be a non-empty list of finite numbers")
+        raise InvalidValueError("returns must be a non-empty list of finite numbers")
     low = float(returns.min()) if low is None else float(low)
     high = float(returns.max()) if high is None else float(high)
     if not low <= high:
-        raise ValueError(f"the return range must have low <= high, got [{low}, {high}]")
+        raise InvalidValueError(f"the return range must have low <= high, got [{low}, {high}]")
     outside = returns[(returns < low) | (returns > high)]
     if outside.size:
-        raise ValueError(
+        raise InvalidValueError(
             f"{outside.size} returns lie outside the declared range [{low:g}, {high:g}] "
             f"(e.g. {outside[0]:g}); fix the range or the returns"
         )
     if bound in ("clopper-pearson", "hoeffding"):
         if not resolution > 0:
-            raise ValueError(f"resolution must be > 0, got {resolution}")
+            raise InvalidValueError(f"resolution must be > 0, got {resolution}")
         thresholds = _grid(low, high, resolution)
     else:
         thresholds = np.unique(returns[returns > low])
     needed = minimum_episodes(alpha, bound, max(len(thresholds), 1))
     if returns.size < needed:
-        raise ValueError(
+        raise InvalidValueError(
             f"{returns.size} episodes are too few for confidence {1 - alpha:g} with the {bound} bound: "
             f"it needs at least {needed} to certify anything; run more episodes or raise alpha"
         )
@@ -309,10 +314,10 @@ def percentile_certificate(
     budgets = _check_budgets(budgets)
     alpha = check_alpha(alpha)
     if not 0 < probability < 1:
-        raise ValueError(f"probability must lie strictly between 0 and 1, got {probability!r}")
+        raise InvalidValueError(f"probability must lie strictly between 0 and 1, got {probability!r}")
     returns = np.asarray(returns, dtype=np.float64)
     if bound not in ("ell", "dkw"):
-        raise ValueError("the percentile form needs a band over all thresholds: bound must be 'ell' or 'dkw'")
+        raise InvalidValueError("the percentile form needs a band over all thresholds: bound must be 'ell' or 'dkw'")
     thresholds = np.unique(returns)
     band = survival_lower_band(returns, thresholds, alpha, bound)
     result = np.full(budgets.shape, np.nan)

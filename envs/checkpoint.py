@@ -9,13 +9,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from reports.errors import InvalidValueError
+
 if TYPE_CHECKING:
     from envs.rollout import ChunkResult
 
 __all__ = ["ChunkCheckpoint", "CheckpointMismatchError"]
 
 
-class CheckpointMismatchError(ValueError):
+class CheckpointMismatchError(InvalidValueError):
     """The checkpoint directory holds chunks of a different run."""
 
 

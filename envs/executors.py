@@ -12,6 +12,8 @@ import multiprocessing
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
+from reports.errors import InvalidValueError
+
 __all__ = ["Executor", "InProcessExecutor", "ProcessPoolExecutor", "make_executor"]
 
 
@@ -48,7 +50,7 @@ class ProcessPoolExecutor:
 
     def __init__(self, workers: int):
         if not isinstance(workers, int) or workers < 1:
-            raise ValueError(f"workers must be a positive integer, got {workers!r}")
+            raise InvalidValueError(f"workers must be a positive integer, got {workers!r}")
         self.workers = workers
 
     def map(self, fn, tasks, indices):
@@ -72,5 +74,5 @@ class ProcessPoolExecutor:
 def make_executor(workers: int) -> InProcessExecutor | ProcessPoolExecutor:
     """In-process for one worker, a process pool for more."""
     if not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a positive integer, got {workers!r}")
+        raise InvalidValueError(f"workers must be a positive integer, got {workers!r}")
     return InProcessExecutor() if workers == 1 else ProcessPoolExecutor(workers)

@@ -29,6 +29,7 @@ import gymnasium as gym
 import numpy as np
 
 from envs.wrappers import EndOnFirstNonzeroReward
+from reports.errors import InvalidValueError
 
 __all__ = [
     "EnvSpec",
@@ -41,7 +42,7 @@ __all__ = [
 ]
 
 
-class UnknownEnvError(ValueError):
+class UnknownEnvError(InvalidValueError):
     """The spec names no preset and no registered gymnasium id."""
 
 
@@ -66,9 +67,9 @@ class EnvSpec:
 
     def __post_init__(self) -> None:
         if self.frame_stack < 1:
-            raise ValueError(f"frame_stack must be >= 1, got {self.frame_stack}")
+            raise InvalidValueError(f"frame_stack must be >= 1, got {self.frame_stack}")
         if self.max_steps is not None and self.max_steps < 1:
-            raise ValueError(f"max_steps must be a positive number of agent steps, got {self.max_steps}")
+            raise InvalidValueError(f"max_steps must be a positive number of agent steps, got {self.max_steps}")
 
     def __str__(self) -> str:
         if self.name is not None and resolve_env_spec(self.name) == self:
@@ -132,13 +133,13 @@ def _register_ale() -> None:
 def _parse_value(key: str, raw: str) -> Any:
     if key in _BOOL_OPTIONS:
         if raw.lower() not in {"0", "1", "true", "false"}:
-            raise ValueError(f"option {key!r} takes 0/1 or true/false, got {raw!r}")
+            raise InvalidValueError(f"option {key!r} takes 0/1 or true/false, got {raw!r}")
         return raw.lower() in {"1", "true"}
     if key in _INT_OPTIONS:
         try:
             return int(raw)
         except ValueError:
-            raise ValueError(f"option {key!r} takes an integer, got {raw!r}") from None
+            raise InvalidValueError(f"option {key!r} takes an integer, got {raw!r}") from None
     for cast in (int, float):
         try:
             return cast(raw)
@@ -195,7 +196,7 @@ def make_raw_env(
     spec = resolve_env_spec(spec)
     kwargs = dict(spec.kwargs)
     if wrap_emulator is not None and not spec.atari:
-        raise ValueError(f"emulator-level probes need an ALE env with standard preprocessing, not {spec}")
+        raise InvalidValueError(f"emulator-level probes need an ALE env with standard preprocessing, not {spec}")
     if spec.atari:
         # Preprocessing owns frame skipping, so the emulator must step one frame at a time and
         # sticky actions stay off (stochasticity is something a probe adds on purpose).

@@ -16,6 +16,7 @@ import gymnasium as gym
 import numpy as np
 
 from attacks.base import Probe
+from reports.errors import InvalidValueError, UnsupportedInputError
 
 __all__ = ["RandomActionExecution", "StickyActions", "ObservationNoise", "FeatureDropout", "ConceptDrift"]
 
@@ -25,15 +26,15 @@ def check_probability(name: str, value: Any) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a probability in [0, 1], got {value!r}") from None
+        raise InvalidValueError(f"{name} must be a probability in [0, 1], got {value!r}") from None
     if not (0.0 <= number <= 1.0):  # also rejects NaN
-        raise ValueError(f"{name} must be a probability in [0, 1], got {value!r}")
+        raise InvalidValueError(f"{name} must be a probability in [0, 1], got {value!r}")
     return number
 
 
 def _require_discrete(env: gym.Env, probe: str) -> gym.spaces.Discrete:
     if not isinstance(env.action_space, gym.spaces.Discrete):
-        raise TypeError(f"{probe} needs a Discrete action space, got {env.action_space}")
+        raise UnsupportedInputError(f"{probe} needs a Discrete action space, got {env.action_space}")
     return env.action_space
 
 
@@ -58,7 +59,7 @@ class RandomActionExecution(Probe):
         self.validate(p=p, per=per, actions=actions)
         space = _require_discrete(env, "RandomActionExecution")
         if actions is not None and max(actions) >= space.n:
-            raise ValueError(f"actions {tuple(actions)} do not fit the env's {space.n} actions")
+            raise InvalidValueError(f"actions {tuple(actions)} do not fit the env's {space.n} actions")
         super().__init__(env, p=p, per=per, actions=actions)
         self.p = float(p)
         self.per = per
@@ -68,9 +69,11 @@ class RandomActionExecution(Probe):
     def validate(cls, p: float, per: str = "step", actions: tuple[int, ...] | None = None) -> None:
         check_probability("p", p)
         if per not in ("step", "frame"):
-            raise ValueError(f"per must be 'step' (each agent step) or 'frame' (each emulator frame), got {per!r}")
+            raise InvalidValueError(
+                f"per must be 'step' (each agent step) or 'frame' (each emulator frame), got {per!r}"
+            )
         if actions is not None and (len(actions) == 0 or min(actions) < 0):
-            raise ValueError(f"actions must be a non-empty set of action indices, got {actions!r}")
+            raise InvalidValueError(f"actions must be a non-empty set of action indices, got {actions!r}")
 
     @classmethod
     def level_for(cls, per: str = "step", **params: Any) -> str:
@@ -131,7 +134,7 @@ class ObservationNoise(Probe):
     @classmethod
     def validate(cls, sigma: float, clip: bool = True) -> None:
         if not (isinstance(sigma, (int, float)) and math.isfinite(sigma) and sigma >= 0):
-            raise ValueError(f"sigma must be a finite number >= 0, got {sigma!r}")
+            raise InvalidValueError(f"sigma must be a finite number >= 0, got {sigma!r}")
 
     def _perturb(self, obs: np.ndarray) -> np.ndarray:
         if not self.enabled or self.sigma == 0:
@@ -160,10 +163,10 @@ class FeatureDropout(Probe):
         self.validate(p=p, features=features, fill=fill)
         space = env.observation_space
         if not isinstance(space, gym.spaces.Box):
-            raise TypeError(f"FeatureDropout needs a Box observation space, got {space}")
+            raise UnsupportedInputError(f"FeatureDropout needs a Box observation space, got {space}")
         size = int(np.prod(space.shape))
         if features is not None and max(features) >= size:
-            raise ValueError(f"features {tuple(features)} do not exist: observations have {size} features")
+            raise InvalidValueError(f"features {tuple(features)} do not exist: observations have {size} features")
         super().__init__(env, p=p, features=features, fill=fill)
         self.p, self.fill = float(p), float(fill)
         self.features = np.arange(size) if features is None else np.asarray(features, dtype=np.int64)
@@ -173,9 +176,9 @@ class FeatureDropout(Probe):
     def validate(cls, p: float, features: tuple[int, ...] | None = None, fill: float = 0.0) -> None:
         check_probability("p", p)
         if features is not None and (len(features) == 0 or min(features) < 0):
-            raise ValueError(f"features must be a non-empty set of feature indices, got {features!r}")
+            raise InvalidValueError(f"features must be a non-empty set of feature indices, got {features!r}")
         if not math.isfinite(float(fill)):
-            raise ValueError(f"fill must be a finite number, got {fill!r}")
+            raise InvalidValueError(f"fill must be a finite number, got {fill!r}")
 
     def _perturb(self, obs: np.ndarray) -> np.ndarray:
         self._hidden = np.zeros(0, dtype=np.int64)
@@ -212,15 +215,15 @@ class ConceptDrift(Probe):
         self.after, self.mode = int(after), mode
         self.controlled = self._probes_below(env)
         if not self.controlled:
-            raise ValueError("ConceptDrift needs a secondary concept: put another probe below it in the stack")
+            raise InvalidValueError("ConceptDrift needs a secondary concept: put another probe below it in the stack")
         self._steps, self._concept = 0, 1
 
     @classmethod
     def validate(cls, after: int, mode: str = "sudden") -> None:
         if not (isinstance(after, (int, np.integer)) and after >= 1):
-            raise ValueError(f"after must be a positive number of agent steps, got {after!r}")
+            raise InvalidValueError(f"after must be a positive number of agent steps, got {after!r}")
         if mode not in ("sudden", "cyclic"):
-            raise ValueError(f"mode must be 'sudden' or 'cyclic', got {mode!r}")
+            raise InvalidValueError(f"mode must be 'sudden' or 'cyclic', got {mode!r}")
 
     @staticmethod
     def _probes_below(env: gym.Env) -> list[Probe]:

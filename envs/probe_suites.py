@@ -39,6 +39,7 @@ from envs.factory import EnvSpec, resolve_env_spec
 from envs.generic_probes import ConceptDrift, FeatureDropout, ObservationNoise, RandomActionExecution, StickyActions
 from envs.probes import ProbeStack
 from envs.stress import ProbeSetting
+from reports.errors import InvalidValueError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -68,7 +69,7 @@ def probe_classes() -> dict[str, type[Probe]]:
 def _probe_class(name: str) -> type[Probe]:
     classes = probe_classes()
     if name not in classes:
-        raise ValueError(f"unknown probe {name!r}; probes: {', '.join(sorted(classes))}")
+        raise InvalidValueError(f"unknown probe {name!r}; probes: {', '.join(sorted(classes))}")
     return classes[name]
 
 
@@ -95,11 +96,11 @@ def parse_probe_stack(text: str) -> ProbeStack:
         for argument in filter(None, (a.strip() for a in arguments.split(","))):
             key, equals, raw = argument.partition("=")
             if not equals:
-                raise ValueError(f"probe argument {argument!r} in {text!r} is not key=value")
+                raise InvalidValueError(f"probe argument {argument!r} in {text!r} is not key=value")
             params[key.strip()] = _value(raw.strip())
         stack = stack.then(_probe_class(name.strip()), **params)
     if not stack.layers:
-        raise ValueError(f"no probe in {text!r}; write e.g. RandomActionExecution:p=0.1")
+        raise InvalidValueError(f"no probe in {text!r}; write e.g. RandomActionExecution:p=0.1")
     return stack
 
 
@@ -138,18 +139,18 @@ def load_suite(path: str | Path) -> tuple[list[Sweep], dict[str, Any]]:
     try:
         data = tomllib.loads(path.read_text())
     except FileNotFoundError:
-        raise ValueError(f"probe suite {str(path)!r} does not exist") from None
+        raise InvalidValueError(f"probe suite {str(path)!r} does not exist") from None
     except tomllib.TOMLDecodeError as error:
-        raise ValueError(f"probe suite {str(path)!r} is not valid TOML: {error}") from None
+        raise InvalidValueError(f"probe suite {str(path)!r} is not valid TOML: {error}") from None
     sweeps = []
     for index, entry in enumerate(data.pop("sweep", [])):
         missing = [key for key in ("probe", "severity", "values") if key not in entry]
         if missing:
-            raise ValueError(f"{path}: sweep {index + 1} lacks {', '.join(missing)}")
+            raise InvalidValueError(f"{path}: sweep {index + 1} lacks {', '.join(missing)}")
         sweeps.append(Sweep(entry.get("name", entry["probe"]), entry["probe"], entry["severity"],
                             tuple(entry["values"]), dict(entry.get("params", {})), entry.get("drift")))  # fmt: skip
     if not sweeps:
-        raise ValueError(f"{path}: no [[sweep]] entries")
+        raise InvalidValueError(f"{path}: no [[sweep]] entries")
     for sweep in sweeps:
         sweep.settings()  # validate every probe now, before any episode runs
     return sweeps, data
@@ -166,7 +167,7 @@ def builtin_suite(name: str, env: str | EnvSpec) -> list[Sweep]:
     """The built-in suite ``name`` ("stori" or "generic") for ``env``."""
     spec = resolve_env_spec(env)
     if name not in ("stori", "generic"):
-        raise ValueError(f"unknown built-in suite {name!r}; choose stori, generic, or give a TOML file")
+        raise InvalidValueError(f"unknown built-in suite {name!r}; choose stori, generic, or give a TOML file")
     if spec.atari and name == "stori":
         return _atari_suite(spec)
     return _generic_suite(spec)
@@ -201,7 +202,7 @@ def stori_paper_settings(env: str | EnvSpec) -> list[ProbeSetting]:
 
     spec = resolve_env_spec(env)
     if not spec.atari:
-        raise ValueError(f"the stori-paper profiles exist for ALE games only, not {spec.gym_id}; use generic")
+        raise InvalidValueError(f"the stori-paper profiles exist for ALE games only, not {spec.gym_id}; use generic")
     settings = []
     for label, stack in stori_profiles(spec.gym_id):
         drift = [dict(params) for probe, params in stack.layers if probe is ConceptDrift]

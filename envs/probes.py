@@ -20,6 +20,7 @@ from typing import Any
 import gymnasium as gym
 
 from attacks.base import Probe
+from reports.errors import InvalidValueError, UnsupportedInputError
 
 __all__ = ["ProbeStack"]
 
@@ -38,12 +39,12 @@ class ProbeStack:
     def then(self, probe: type[Probe], **params: Any) -> ProbeStack:
         """This stack with one more probe on top."""
         if not (isinstance(probe, type) and issubclass(probe, Probe)):
-            raise TypeError(f"a probe must be a Probe subclass, got {probe!r}")
+            raise UnsupportedInputError(f"a probe must be a Probe subclass, got {probe!r}")
         validate = getattr(probe, "validate", None)
         if validate is not None:
             validate(**params)
         if probe.level_for(**params) not in ("agent", "emulator"):
-            raise ValueError(f"{probe.__name__} asks for an unknown level {probe.level_for(**params)!r}")
+            raise InvalidValueError(f"{probe.__name__} asks for an unknown level {probe.level_for(**params)!r}")
         return ProbeStack((*self.layers, (probe, tuple(sorted(params.items())))))
 
     def __add__(self, other: ProbeStack) -> ProbeStack:

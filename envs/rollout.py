@@ -30,6 +30,7 @@ from envs.batched import make_batched_env
 from envs.checkpoint import ChunkCheckpoint
 from envs.executors import Executor, InProcessExecutor
 from envs.factory import EnvSpec, resolve_env_spec, stacked_observation_space
+from reports.errors import InvalidValueError
 
 __all__ = [
     "Episodes",
@@ -182,7 +183,7 @@ def check_compatible(policy: Policy, spec: EnvSpec, frame_space: gym.Space, acti
     """Fail early, naming both shapes, when a policy cannot act in an env."""
     obs_space = stacked_observation_space(frame_space, spec.frame_stack)
     if tuple(policy.observation_space.shape) != tuple(obs_space.shape):
-        raise ValueError(
+        raise InvalidValueError(
             f"the policy expects observations of shape {tuple(policy.observation_space.shape)} but env "
             f"{spec.label!r} gives {tuple(obs_space.shape)}; is the frame stack right (stack={spec.frame_stack})?"
         )
@@ -191,15 +192,17 @@ def check_compatible(policy: Policy, spec: EnvSpec, frame_space: gym.Space, acti
         or (isinstance(action_space, gym.spaces.Discrete) and policy.action_space.n != action_space.n)
         or (isinstance(action_space, gym.spaces.Box) and policy.action_space.shape != action_space.shape)
     ):
-        raise ValueError(f"the policy acts in {policy.action_space} but env {spec.label!r} expects {action_space}")
+        raise InvalidValueError(
+            f"the policy acts in {policy.action_space} but env {spec.label!r} expects {action_space}"
+        )
 
 
 def check_action_selection(policy: Policy, actions: str) -> None:
     """Fail early when ``actions`` is unknown, or ``sampled`` for a policy without an action distribution."""
     if actions not in ACTION_SELECTIONS:
-        raise ValueError(f"actions must be one of {', '.join(ACTION_SELECTIONS)}, got {actions!r}")
+        raise InvalidValueError(f"actions must be one of {', '.join(ACTION_SELECTIONS)}, got {actions!r}")
     if actions == "sampled" and not getattr(policy, "samples_actions", False):
-        raise ValueError(
+        raise InvalidValueError(
             f"actions='sampled' needs a policy with an action distribution to sample (a PPO or A2C policy whose "
             f"outputs are logits); {policy!r} has none: use actions='greedy'"
         )
@@ -319,11 +322,11 @@ def run(
     """
     spec = resolve_env_spec(env)
     if not isinstance(episodes, (int, np.integer)) or episodes < 1:
-        raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
+        raise InvalidValueError(f"episodes must be a positive integer, got {episodes!r}")
     if not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
-        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+        raise InvalidValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     if not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        raise InvalidValueError(f"seed must be a non-negative integer, got {seed!r}")
     check_action_selection(defense.wrap(policy) if defense is not None else policy, actions)
     executor = executor or InProcessExecutor()
     sizes = [min(chunk_size, episodes - start) for start in range(0, episodes, chunk_size)]

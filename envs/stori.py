@@ -27,6 +27,7 @@ from envs.generic_probes import check_probability
 from envs.probes import ProbeStack
 from envs.stori_events import RANDOM_EVENTS, EventRule
 from envs.stori_games import ALE_SCREEN_SHAPE, BLACKOUT_REGIONS, OBJECT_HIDES, Region
+from reports.errors import InvalidValueError, UnsupportedInputError
 
 __all__ = [
     "STORI_GAMES",
@@ -54,7 +55,7 @@ def atari_game(env: gym.Env) -> str:
     """The ALE game ``env`` runs (``"breakout"``, ``"bankheist"``, ...); a TypeError for any other env."""
     unwrapped = env.unwrapped
     if not isinstance(getattr(unwrapped, "ale", None), ale_py.ALEInterface):
-        raise TypeError(
+        raise UnsupportedInputError(
             f"STORI's Atari probes need an ALE game (an ale_py AtariEnv such as make_raw_env('breakout')), got {env}"
         )
     spec = getattr(unwrapped, "spec", None)
@@ -125,11 +126,15 @@ class RandomEvents(Probe):
         self.validate(game_mode=game_mode, p=p)
         game = atari_game(env)
         if game not in RANDOM_EVENTS:
-            raise ValueError(f"RandomEvents has no events for {game!r}; games with events: {_listing(RANDOM_EVENTS)}")
+            raise InvalidValueError(
+                f"RandomEvents has no events for {game!r}; games with events: {_listing(RANDOM_EVENTS)}"
+            )
         if game_mode not in RANDOM_EVENTS[game]:
-            raise ValueError(f"{game} has no random event {game_mode!r}; its events: {_listing(RANDOM_EVENTS[game])}")
+            raise InvalidValueError(
+                f"{game} has no random event {game_mode!r}; its events: {_listing(RANDOM_EVENTS[game])}"
+            )
         if getattr(env.unwrapped, "_frameskip", None) != 1 or _find_preprocessing(env) is not None:
-            raise ValueError(
+            raise InvalidValueError(
                 "RandomEvents acts on single emulator frames: wrap the ALE game made with frameskip=1, below "
                 "the preprocessing (make_raw_env(spec, wrap_emulator=...) or ProbeStack.wrap_emulator)"
             )
@@ -148,7 +153,7 @@ class RandomEvents(Probe):
             check_probability("p", p)
         if not any(game_mode in rules for rules in RANDOM_EVENTS.values()):
             per_game = "; ".join(f"{game}: {_listing(rules)}" for game, rules in RANDOM_EVENTS.items())
-            raise ValueError(f"unknown game_mode {game_mode!r}; modes per game: {per_game}")
+            raise InvalidValueError(f"unknown game_mode {game_mode!r}; modes per game: {per_game}")
 
     def fires(self) -> bool:
         """One Bernoulli(p) draw from the seeded generator."""
@@ -253,7 +258,7 @@ class MissingStateVariables(Probe):
         self.validate(mode=mode, p=p, target=target, exact_mask=exact_mask)
         space = env.observation_space
         if not (isinstance(space, gym.spaces.Box) and len(space.shape) == 2):
-            raise TypeError(
+            raise UnsupportedInputError(
                 f"MissingStateVariables needs 2-D grayscale frames of an Atari screen (make_raw_env's preprocessing), "
                 f"got observation space {space}"
             )
@@ -278,24 +283,26 @@ class MissingStateVariables(Probe):
     @classmethod
     def validate(cls, mode: str, p: float, target: str | None = None, exact_mask: bool = False) -> None:
         if mode not in cls.MODES:
-            raise ValueError(f"unknown mode {mode!r}; modes: {', '.join(cls.MODES)}")
+            raise InvalidValueError(f"unknown mode {mode!r}; modes: {', '.join(cls.MODES)}")
         check_probability("p", p)
         if target is not None and mode not in ("blackout", "hide_objects"):
-            raise ValueError(f"target names what blackout or hide_objects hides; mode {mode!r} takes none")
+            raise InvalidValueError(f"target names what blackout or hide_objects hides; mode {mode!r} takes none")
         if target is not None and not isinstance(target, str):
-            raise ValueError(f"target must be a name such as 'ball', got {target!r}")
+            raise InvalidValueError(f"target must be a name such as 'ball', got {target!r}")
         if exact_mask and mode != "hide_objects":
-            raise ValueError(f"exact_mask is for mode 'hide_objects' (the other masks are always exact), got {mode!r}")
+            raise InvalidValueError(
+                f"exact_mask is for mode 'hide_objects' (the other masks are always exact), got {mode!r}"
+            )
 
     @staticmethod
     def _resolve_target(env: gym.Env, mode: str, target: str | None) -> str:
         game = atari_game(env)
         table = BLACKOUT_REGIONS if mode == "blackout" else OBJECT_HIDES
         if game not in table:
-            raise ValueError(f"{mode} has no tables for {game!r}; games: {_listing(table)}")
+            raise InvalidValueError(f"{mode} has no tables for {game!r}; games: {_listing(table)}")
         target = DEFAULT_TARGETS[mode][game] if target is None else target
         if target not in table[game]:
-            raise ValueError(f"{game} has no {mode} target {target!r}; its targets: {_listing(table[game])}")
+            raise InvalidValueError(f"{game} has no {mode} target {target!r}; its targets: {_listing(table[game])}")
         return target
 
     def _fixed_mask_and_fill(self) -> tuple[np.ndarray, np.ndarray]:
@@ -322,7 +329,7 @@ class MissingStateVariables(Probe):
     def _setup_hiding(self, env: gym.Env) -> None:
         preprocessing = _find_preprocessing(env)
         if preprocessing is None or not preprocessing.grayscale_obs or preprocessing.grayscale_newaxis:
-            raise ValueError(
+            raise InvalidValueError(
                 "hide_objects re-renders the screen and must preprocess it like the env does: it needs gymnasium's "
                 "AtariPreprocessing with 2-D grayscale frames below it (make_raw_env's Atari preprocessing)"
             )
@@ -448,7 +455,7 @@ def stori_profiles(game: str) -> list[tuple[str, ProbeStack]]:
 
     key = _game_key(game)
     if key not in RANDOM_EVENTS and key not in _known_atari_games():
-        raise ValueError(f"{game!r} is not an ALE game; games with STORI tables: {', '.join(RANDOM_EVENTS)}")
+        raise InvalidValueError(f"{game!r} is not an ALE game; games with STORI tables: {', '.join(RANDOM_EVENTS)}")
     actions = {"actions": _BANKHEIST_ACTIONS} if key == "bankheist" else {}
     profiles = [(f"type 1 random actions (p={_TYPE1_P})",
                  ProbeStack.of(RandomActionExecution, p=_TYPE1_P, per="frame", **actions))]  # fmt: skip

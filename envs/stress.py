@@ -26,6 +26,7 @@ from scipy import stats
 from envs.factory import EnvSpec, resolve_env_spec
 from envs.probes import ProbeStack
 from envs.rollout import Episodes, run
+from reports.errors import InvalidValueError
 from reports.findings import Finding
 
 __all__ = ["ProbeSetting", "SettingResult", "StressReport", "relative_drop", "stress_test"]
@@ -129,10 +130,10 @@ def relative_drop(
     baseline = np.asarray(baseline, dtype=float) - floor
     perturbed = np.asarray(perturbed, dtype=float) - floor
     if baseline.shape != perturbed.shape or baseline.ndim != 1 or len(baseline) < 2:
-        raise ValueError("relative_drop needs two paired 1-D samples of at least 2 episodes")
+        raise InvalidValueError("relative_drop needs two paired 1-D samples of at least 2 episodes")
     base_mean = baseline.mean()
     if base_mean <= 0:
-        raise ValueError(
+        raise InvalidValueError(
             f"the baseline's mean return ({base_mean + floor:g}) is not above the floor ({floor:g}): "
             "a relative drop is undefined; give the game's lowest score as the floor"
         )
@@ -172,11 +173,11 @@ def stress_test(
     each setting checkpoints its chunks in its own subfolder, so an interrupted stress test resumes.
     """
     if not (isinstance(tolerance, (int, float)) and 0 <= tolerance and math.isfinite(tolerance)):
-        raise ValueError(f"tolerance must be a relative drop >= 0 (0.2 = 20 %), got {tolerance!r}")
+        raise InvalidValueError(f"tolerance must be a relative drop >= 0 (0.2 = 20 %), got {tolerance!r}")
     if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+        raise InvalidValueError(f"confidence must be in (0, 1), got {confidence!r}")
     if not settings:
-        raise ValueError("a stress test needs at least one probe setting")
+        raise InvalidValueError("a stress test needs at least one probe setting")
     spec = resolve_env_spec(env)
 
     def episodes_for(index: int, stack: ProbeStack | None) -> Episodes:

@@ -7,6 +7,8 @@ from typing import Any, SupportsFloat
 import gymnasium as gym
 import numpy as np
 
+from reports.errors import InvalidValueError
+
 __all__ = ["EndOnFirstNonzeroReward", "GaussianFrameNoise"]
 
 
@@ -49,7 +51,7 @@ class GaussianFrameNoise(gym.ObservationWrapper, gym.utils.RecordConstructorArgs
 
     def __init__(self, env: gym.Env, sigma: float):
         if not np.isfinite(sigma) or sigma < 0:
-            raise ValueError(f"sigma must be a finite number >= 0, got {sigma!r}")
+            raise InvalidValueError(f"sigma must be a finite number >= 0, got {sigma!r}")
         gym.utils.RecordConstructorArgs.__init__(self, sigma=sigma)
         gym.ObservationWrapper.__init__(self, env)
         self.sigma = float(sigma)

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from reports.errors import InvalidValueError, UnsupportedInputError
+
 __all__ = ["Evidence", "Finding", "AuditReport", "to_jsonable"]
 
 
@@ -54,10 +56,10 @@ def to_jsonable(value: Any) -> Any:
 
 def _finite(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number, got {value!r}")
+        raise UnsupportedInputError(f"{name} must be a number, got {value!r}")
     value = float(value)
     if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
+        raise InvalidValueError(f"{name} must be finite, got {value!r}")
     return value
 
 
@@ -92,11 +94,11 @@ class Finding:
 
     def __post_init__(self) -> None:
         if not self.name:
-            raise ValueError("a finding needs a name")
+            raise InvalidValueError("a finding needs a name")
         try:
             evidence = Evidence(self.evidence)
         except ValueError:
-            raise ValueError(
+            raise InvalidValueError(
                 f"evidence must be one of {', '.join(e.value for e in Evidence)}, got {self.evidence!r}"
             ) from None
         object.__setattr__(self, "evidence", evidence)
@@ -104,16 +106,16 @@ class Finding:
         if self.confidence is not None:
             c = _finite("confidence", self.confidence)
             if not 0 < c < 1:
-                raise ValueError(f"confidence must lie in (0, 1), got {c}")
+                raise InvalidValueError(f"confidence must lie in (0, 1), got {c}")
             object.__setattr__(self, "confidence", c)
         if evidence is Evidence.STATISTICAL and self.confidence is None:
-            raise ValueError(f"statistical finding {self.name!r} needs the confidence it holds at")
+            raise InvalidValueError(f"statistical finding {self.name!r} needs the confidence it holds at")
         if evidence is Evidence.SOUND and self.confidence is not None:
-            raise ValueError(f"sound finding {self.name!r} holds with certainty; it takes no confidence")
+            raise InvalidValueError(f"sound finding {self.name!r} holds with certainty; it takes no confidence")
         if self.interval is not None:
             low, high = (_finite("interval", v) for v in self.interval)
             if low > high:
-                raise ValueError(f"interval must be (low, high) with low <= high, got {self.interval}")
+                raise InvalidValueError(f"interval must be (low, high) with low <= high, got {self.interval}")
             object.__setattr__(self, "interval", (low, high))
         object.__setattr__(self, "params", to_jsonable(dict(self.params)))
         object.__setattr__(self, "versions", {str(k): str(v) for k, v in dict(self.versions).items()})
@@ -129,7 +131,7 @@ class Finding:
         data = dict(data)
         unknown = set(data) - set(cls.__dataclass_fields__)
         if unknown:
-            raise ValueError(f"unknown finding fields: {', '.join(sorted(unknown))}")
+            raise InvalidValueError(f"unknown finding fields: {', '.join(sorted(unknown))}")
         if data.get("interval") is not None:
             data["interval"] = tuple(data["interval"])
         return cls(**data)
@@ -150,7 +152,7 @@ class AuditReport:
     def __post_init__(self) -> None:
         findings = tuple(self.findings)
         if not all(isinstance(f, Finding) for f in findings):
-            raise TypeError("findings must be Finding objects")
+            raise UnsupportedInputError("findings must be Finding objects")
         object.__setattr__(self, "findings", findings)
         object.__setattr__(self, "subject", to_jsonable(dict(self.subject)))
         object.__setattr__(self, "extra", to_jsonable(dict(self.extra)))
@@ -171,7 +173,7 @@ class AuditReport:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AuditReport:
         if data.get("format") != "rlcert-report/1":
-            raise ValueError(f"not an rlcert report (format {data.get('format')!r})")
+            raise InvalidValueError(f"not an rlcert report (format {data.get('format')!r})")
         findings: Sequence[Mapping[str, Any]] = data.get("findings", [])
         return cls(
             title=data["title"],

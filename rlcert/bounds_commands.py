@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
+from reports.errors import InvalidValueError
+
 __all__ = ["CertifyActionsConfig", "certify_actions_command"]
 
 
@@ -92,7 +94,7 @@ def certify_actions_command(config: CertifyActionsConfig) -> int:
         ]
     )
     if config.max_states < 0:
-        raise ValueError(f"max_states must be >= 0 (0 means all states), got {config.max_states}")
+        raise InvalidValueError(f"max_states must be >= 0 (0 means all states), got {config.max_states}")
     if 0 < config.max_states < len(states):
         states = states[np.linspace(0, len(states) - 1, config.max_states).round().astype(int)]
     radii = certified_radii(

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from reports.errors import InvalidValueError
 from rlcert.config import RolloutOptions
 
 __all__ = [
@@ -87,7 +88,7 @@ def load_returns(path: str | Path) -> np.ndarray:
     """Episode returns from a JSON list (or {"returns": [...]}), a .npy array, or a text file of numbers."""
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"returns file {str(path)!r} does not exist")
+        raise InvalidValueError(f"returns file {str(path)!r} does not exist")
     try:
         if path.suffix == ".npy":
             values = np.load(path, allow_pickle=False)
@@ -98,9 +99,9 @@ def load_returns(path: str | Path) -> np.ndarray:
             values = np.loadtxt(path, ndmin=1)
         returns = np.asarray(values, dtype=np.float64)
     except (ValueError, TypeError, OSError) as exc:
-        raise ValueError(f"cannot read returns from {str(path)!r}: {exc}") from None
+        raise InvalidValueError(f"cannot read returns from {str(path)!r}: {exc}") from None
     if returns.ndim != 1 or returns.size == 0 or not np.all(np.isfinite(returns)):
-        raise ValueError(f"{str(path)!r} must hold a non-empty flat list of finite returns")
+        raise InvalidValueError(f"{str(path)!r} must hold a non-empty flat list of finite returns")
     return returns
 
 
@@ -108,7 +109,7 @@ def _parse_range(text: str) -> tuple[float, float]:
     try:
         low, high = (float(x) for x in text.split(":"))
     except ValueError:
-        raise ValueError(f"range must look like a:b (e.g. 0:200), got {text!r}") from None
+        raise InvalidValueError(f"range must look like a:b (e.g. 0:200), got {text!r}") from None
     return low, high
 
 
@@ -129,7 +130,7 @@ def _resolve_policy_env_sigma(policy_ref: str, env: str | None, sigma: float | N
     if sigma is None:
         trained = (meta or {}).get("training", {}).get("noise_sigma", 0.0)
         if not trained:
-            raise ValueError("--sigma is required (this policy was not trained with smoothing noise)")
+            raise InvalidValueError("--sigma is required (this policy was not trained with smoothing noise)")
         sigma = float(trained)
     return policy, env, float(sigma)
 
@@ -190,7 +191,9 @@ def certify_reward(config: CertifyRewardConfig) -> int:
     policy = env = None
     if config.from_returns is not None:
         if config.sigma is None:
-            raise ValueError("--sigma is required with --from-returns (the noise the episodes were smoothed with)")
+            raise InvalidValueError(
+                "--sigma is required with --from-returns (the noise the episodes were smoothed with)"
+            )
         sigma, returns = float(config.sigma), load_returns(config.from_returns)
         subject = {"returns_file": config.from_returns}
     else:
@@ -218,7 +221,7 @@ def certify_reward(config: CertifyRewardConfig) -> int:
     elif env is not None and (known := known_return_range(env)) is not None:
         low, high = known
     elif not binary:
-        raise ValueError("--range a:b is required: rlcert does not know the return range of this env")
+        raise InvalidValueError("--range a:b is required: rlcert does not know the return range of this env")
     context = {"seed": config.seed} | subject
     if binary:
         successes = int(np.sum(returns >= config.success_min_return))
@@ -334,7 +337,7 @@ def certify_smoothed_actions(config: CertifySmoothedActionsConfig) -> int:
     elif getattr(policy, "output", None) == "q_values":
         meta_range = (_zoo_meta(config.policy) or {}).get("value_range")
         if meta_range is None:
-            raise ValueError("--score-range V_min:V_max is required for a Q-value policy")
+            raise InvalidValueError("--score-range V_min:V_max is required for a Q-value policy")
         score_range = tuple(meta_range)
     eps_values = [float(x) for x in config.eps.split(",") if x.strip()]
     cert = visited_state_certificate(

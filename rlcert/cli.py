@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from reports.errors import InvalidValueError
 from rlcert.bounds_commands import CertifyActionsConfig, certify_actions_command
 from rlcert.certify_commands import (
     CertifyRewardConfig,
@@ -68,7 +69,7 @@ def _evaluate(config: EvaluateConfig) -> int:
     policy = load_policy(config.policy)
     env = policy_env(config.policy, config.env)
     if not config.sigma >= 0:
-        raise ValueError(f"sigma must be >= 0 (0 = no smoothing), got {config.sigma}")
+        raise InvalidValueError(f"sigma must be >= 0 (0 = no smoothing), got {config.sigma}")
     defense = GaussianSmoothing(config.sigma) if config.sigma > 0 else None
     actions = policy_actions(config.policy, config.actions)
     start = time.perf_counter()
@@ -182,9 +183,11 @@ def _zoo_train(config: ZooTrainConfig) -> int:
     from agents.training import train_zoo_agent
 
     if config.stop_after is not None and config.stop_after < 1:
-        raise ValueError(f"stop_after must be a positive number of training steps, got {config.stop_after}")
+        raise InvalidValueError(f"stop_after must be a positive number of training steps, got {config.stop_after}")
     if config.final_episodes is not None and config.final_episodes < 2:
-        raise ValueError(f"final_episodes must be at least 2 (a standard error needs two), got {config.final_episodes}")
+        raise InvalidValueError(
+            f"final_episodes must be at least 2 (a standard error needs two), got {config.final_episodes}"
+        )
     meta = train_zoo_agent(
         recipe(config.name),
         Path(config.out_dir) if config.out_dir else None,
@@ -231,10 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from agents.architecture import PolicyLoadError
-    from certify.bounds import UnsupportedLayerError
-    from envs.checkpoint import CheckpointMismatchError
-    from envs.factory import UnknownEnvError
+    from reports.errors import RlcertError
 
     try:
         if args.command == "evaluate":
@@ -250,19 +250,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.zoo_command == "list":
             return _zoo_list()
         return _zoo_train(dataclass_from_args(ZooTrainConfig, args))
-    except (
-        PolicyLoadError,
-        UnknownEnvError,
-        CheckpointMismatchError,
-        UnsupportedLayerError,
-        ValueError,
-        KeyError,
-        RuntimeError,
-    ) as exc:
-        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-        print(f"rlcert: error: {message}", file=sys.stderr)
+    except RlcertError as exc:
+        # A user error: one line naming the bad value. Anything else is a bug and keeps its traceback.
+        print(f"rlcert: error: {exc}", file=sys.stderr)
         return 2
-
 
 if __name__ == "__main__":
     sys.exit(main())
