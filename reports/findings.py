@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from reports.errors import InvalidValueError, UnsupportedInputError
+from reports.versions import versions
 
 __all__ = ["Evidence", "Finding", "AuditReport", "to_jsonable"]
 
@@ -90,7 +91,8 @@ class Finding:
     params: Mapping[str, Any] = field(default_factory=dict)
     """The parameters that produced it (JSON-able)."""
     seed: int | None = None
-    versions: Mapping[str, str] = field(default_factory=dict)
+    versions: Mapping[str, str] = field(default_factory=versions)
+    """Software that produced the figure; stamped by the library (rlcert, Python, numpy, torch, ...)."""
 
     def __post_init__(self) -> None:
         if not self.name:

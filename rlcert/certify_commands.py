@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+import math
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from reports.errors import InvalidValueError
-from rlcert.config import RolloutOptions
+from rlcert.config import RolloutOptions, check_count, check_finite, check_output_path, check_probability_open
 
 __all__ = [
     "CertifyRewardConfig",
@@ -19,7 +20,28 @@ __all__ = [
     "certify_reward",
     "certify_smoothed_actions",
     "load_returns",
+    "parse_radii",
 ]
+
+DEFAULT_SMOOTHED_POLICY = "zoo:cartpole5-ppo-sigma0.2"
+
+
+def _flags(names: list[str]) -> str:
+    return ", ".join("--" + name.replace("_", "-") for name in names)
+
+
+def parse_radii(text: str, name: str) -> list[float]:
+    """A comma list of perturbation sizes, each finite and > 0 (a radius of 0 or less certifies nothing)."""
+    values = []
+    for item in text.split(","):
+        try:
+            value = float(item)
+        except ValueError:
+            raise InvalidValueError(f"--{name} must be a comma list of numbers > 0, got {text!r}") from None
+        if not (math.isfinite(value) and value > 0):
+            raise InvalidValueError(f"--{name} values must be finite and > 0, got {item.strip()!r} in {text!r}")
+        values.append(value)
+    return values
 
 
 @dataclass(frozen=True)
@@ -27,20 +49,22 @@ class CertifyRewardConfig(RolloutOptions):
     """Certify a lower bound on the expected return of a Gaussian-smoothed policy under any adaptive
     l2 observation attack of total budget B (Kumar et al. 2022); statistical at confidence 1 - alpha."""
 
-    policy: str = "zoo:cartpole5-ppo-sigma0.2"
-    """Policy: zoo:NAME, an SB3 .zip, or a .pt state_dict with its architecture JSON beside it."""
+    policy: str | None = None
+    """Policy: zoo:NAME, an SB3 .zip, or a .pt state_dict with its architecture JSON beside it (default:
+    zoo:cartpole5-ppo-sigma0.2; not with --from-returns)."""
     env: str | None = None
     """Env spec; defaults to a zoo agent's own env."""
     sigma: float | None = None
     """Smoothing noise std on every raw frame; defaults to the noise a zoo agent was trained with."""
     budgets: str = "0:1:0.2"
     """Total l2 budgets: start:stop:step (stop included) or a comma list."""
-    episodes: int = 10_000
-    """Clean smoothed episodes behind the certificate."""
+    episodes: int | None = None
+    """Clean smoothed episodes behind the certificate (default 10000; with --from-returns, the file's)."""
     alpha: float = 0.05
     """1 - confidence of the certificate."""
-    bound: str = "ell"
-    """Confidence band: ell (simultaneous, variance-adaptive), clopper-pearson, dkw or hoeffding."""
+    bound: str | None = None
+    """Confidence band: ell (default; simultaneous, variance-adaptive), clopper-pearson, dkw or hoeffding. A
+    success certificate (--success-min-return) always uses Clopper-Pearson."""
     range: str | None = None
     """Range a:b every return lies in; defaults to what the env's rules imply (CartPole-v0: 0:200)."""
     success_min_return: float | None = None
@@ -55,6 +79,68 @@ class CertifyRewardConfig(RolloutOptions):
     """Also attack this policy without smoothing (e.g. zoo:cartpole5-dqn), for comparison."""
     out: str = "results/certify_reward.json"
     """Where to write the JSON report (the plot goes beside it as .png)."""
+
+    def __post_init__(self) -> None:
+        from certify.confidence import BAND_METHODS
+        from certify.reward import parse_budgets
+
+        super().__post_init__()
+        parse_budgets(self.budgets)
+        check_probability_open("alpha", self.alpha)
+        if self.sigma is not None:
+            check_finite("sigma", self.sigma, 0, strict=True)
+        if self.episodes is not None:
+            check_count("episodes", self.episodes)
+        check_count("attack_episodes", self.attack_episodes, 0)
+        check_count("attack_noise_samples", self.attack_noise_samples)
+        if self.range is not None:
+            _parse_range(self.range)
+        if self.success_min_return is not None:
+            check_finite("success_min_return", self.success_min_return)
+        if self.bound is not None and self.bound not in BAND_METHODS:
+            raise InvalidValueError(f"--bound must be one of {', '.join(BAND_METHODS)}, got {self.bound!r}")
+        if self.success_min_return is not None and self.bound not in (None, "clopper-pearson"):
+            raise InvalidValueError(
+                f"--bound {self.bound} does not apply to a success certificate (--success-min-return), which "
+                "always uses Clopper-Pearson: leave --bound out"
+            )
+        if self.undefended is not None and self.attack_episodes == 0:
+            raise InvalidValueError("--undefended needs --attack-episodes > 0 (the undefended agent is attacked)")
+        if self.from_returns is not None:
+            # Episodes saved by another tool: nothing is run, so no option about running applies.
+            running = {
+                "policy": self.policy,
+                "env": self.env,
+                "episodes": self.episodes,
+                "undefended": self.undefended,
+                "probe": self.probe,
+                "checkpoint_dir": self.checkpoint_dir,
+                "attack_episodes": self.attack_episodes or None,
+            }
+            given = [name for name, value in running.items() if value is not None]
+            if given:
+                raise InvalidValueError(
+                    f"--from-returns certifies returns saved elsewhere, so {_flags(given)} cannot apply: leave "
+                    f"{'it' if len(given) == 1 else 'them'} out"
+                )
+            if self.sigma is None:
+                raise InvalidValueError("--sigma is required with --from-returns (the noise the episodes had)")
+            if self.range is None and self.success_min_return is None:
+                raise InvalidValueError("--range a:b is required with --from-returns (the range every return lies in)")
+        check_output_path("out", self.out)
+
+    @property
+    def policy_ref(self) -> str:
+        return self.policy or DEFAULT_SMOOTHED_POLICY
+
+    @property
+    def band(self) -> str:
+        """The band actually used: Clopper-Pearson for a success certificate, else --bound (default ell)."""
+        return "clopper-pearson" if self.success_min_return is not None else (self.bound or "ell")
+
+    @property
+    def episode_count(self) -> int:
+        return self.episodes or 10_000
 
 
 @dataclass(frozen=True)
@@ -83,6 +169,22 @@ class CertifySmoothedActionsConfig:
     out: str = "results/certify_smoothed_actions.json"
     """Where to write the JSON report."""
 
+    def __post_init__(self) -> None:
+        check_count("episodes", self.episodes)
+        check_count("samples", self.samples)
+        check_probability_open("alpha", self.alpha)
+        check_count("seed", self.seed, 0)
+        if self.sigma is not None:
+            check_finite("sigma", self.sigma, 0, strict=True)
+        self.eps_values  # noqa: B018 - parsed here so a malformed list is refused before any episode runs
+        if self.score_range is not None:
+            _parse_range(self.score_range, "score_range")
+        check_output_path("out", self.out)
+
+    @property
+    def eps_values(self) -> list[float]:
+        return parse_radii(self.eps, "eps")
+
 
 def load_returns(path: str | Path) -> np.ndarray:
     """Episode returns from a JSON list (or {"returns": [...]}), a .npy array, or a text file of numbers."""
@@ -105,11 +207,14 @@ def load_returns(path: str | Path) -> np.ndarray:
     return returns
 
 
-def _parse_range(text: str) -> tuple[float, float]:
+def _parse_range(text: str, name: str = "range") -> tuple[float, float]:
+    message = f"--{name.replace('_', '-')} must look like a:b with finite a < b (e.g. 0:200), got {text!r}"
     try:
         low, high = (float(x) for x in text.split(":"))
     except ValueError:
-        raise InvalidValueError(f"range must look like a:b (e.g. 0:200), got {text!r}") from None
+        raise InvalidValueError(message) from None
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise InvalidValueError(message)
     return low, high
 
 
@@ -139,21 +244,41 @@ def _mean_and_stderr(values: np.ndarray) -> tuple[float, float]:
     return float(np.mean(values)), float(np.std(values, ddof=1) / np.sqrt(len(values))) if len(values) > 1 else 0.0
 
 
-def _attack_check(policy, env, budget, sigma, config, outcome, context, name) -> tuple[tuple[float, float], Any]:
-    """Mean (and standard error) of the outcome under the adaptive attack; smoothed when sigma > 0."""
+def _subject_label(subject: dict[str, Any], sigma: float, episodes: int) -> str:
+    """What a certificate holds for, in one line: the policy and env (or the returns file), the probe stack
+    the episodes ran under, the smoothing noise and the number of episodes."""
+    if "returns_file" in subject:
+        where = f"returns from {subject['returns_file']}"
+    else:
+        where = f"{subject['policy']} on {subject['env']}"
+    probe = f" under probe {subject['probe']}" if subject.get("probe") else ""
+    return f"{where}{probe} · σ={sigma:g} · N={episodes}"
+
+
+def _attack_check(policy, env, budget, sigma, config, outcome, context, name, kind) -> tuple[tuple[float, float], Any]:
+    """Mean (and standard error) of the outcome under the adaptive attack; smoothed when sigma > 0.
+
+    The attacked episodes are the slowest part of the command, so they checkpoint beside the clean ones
+    (one folder per kind and budget) and a rerun resumes them. Their seed is a child of the run's seed
+    (never ``seed + 1``, which is the clean run of ``--seed 1``)."""
     from attacks import BudgetedSmoothedPGD, GaussianSmoothing
     from envs import make_executor, run
+    from envs.seeding import child_seed
     from reports import Finding
 
+    checkpoint = None
+    if config.checkpoint_dir is not None:
+        checkpoint = Path(config.checkpoint_dir) / f"{kind}-B{budget:g}"
     episodes = run(
         policy,
         env,
         config.attack_episodes,
         attack=BudgetedSmoothedPGD(budget, sigma, noise_samples=config.attack_noise_samples),
         defense=GaussianSmoothing(sigma) if sigma > 0 else None,
-        seed=config.seed + 1,
+        seed=child_seed(config.seed, ATTACK_SUB_RUN),
         executor=make_executor(config.workers),
         chunk_size=config.chunk_size,
+        checkpoint_dir=checkpoint,
         progress=config.progress,
         probe=config.probe_stack(),
     )
@@ -170,9 +295,34 @@ def _attack_check(policy, env, budget, sigma, config, outcome, context, name) ->
             "sigma": sigma,
             "episodes": config.attack_episodes,
             "noise_samples": config.attack_noise_samples if sigma > 0 else 1,
+            "seed": episodes.seed,
         },
     )
     return mean_and_stderr, finding
+
+
+# The attacked episodes' seed: SeedSequence child 1 of the run's seed (envs.seeding).
+ATTACK_SUB_RUN = 1
+
+# Options recorded in a report only when episodes were run (not with --from-returns).
+_ROLLOUT_OPTIONS = ("seed", "workers", "chunk_size", "checkpoint_dir", "progress", "probe")
+_ATTACK_OPTIONS = ("attack_episodes", "attack_noise_samples", "undefended")
+
+
+def _applied_options(config: CertifyRewardConfig, binary: bool) -> dict[str, Any]:
+    """The options that shaped the result, with defaults resolved; none that could not apply."""
+    options = asdict(config) | {"bound": config.band}
+    if config.from_returns is not None:
+        for name in (*_ROLLOUT_OPTIONS, *_ATTACK_OPTIONS, "policy", "env", "episodes"):
+            options.pop(name, None)
+    else:
+        options |= {"policy": config.policy_ref, "episodes": config.episode_count}
+        if config.attack_episodes == 0:
+            for name in _ATTACK_OPTIONS:
+                options.pop(name, None)
+    if not binary:
+        options.pop("success_min_return", None)
+    return {name: value for name, value in options.items() if value is not None}
 
 
 def certify_reward(config: CertifyRewardConfig) -> int:
@@ -184,24 +334,19 @@ def certify_reward(config: CertifyRewardConfig) -> int:
     from envs.factory import known_return_range
     from reports import AuditReport, Finding, plot_certificate_curve
     from reports.console import report_console
-    from rlcert import versions
 
     budgets = parse_budgets(config.budgets)
     start = time.perf_counter()
     policy = env = None
     if config.from_returns is not None:
-        if config.sigma is None:
-            raise InvalidValueError(
-                "--sigma is required with --from-returns (the noise the episodes were smoothed with)"
-            )
         sigma, returns = float(config.sigma), load_returns(config.from_returns)
         subject = {"returns_file": config.from_returns}
     else:
-        policy, env, sigma = _resolve_policy_env_sigma(config.policy, config.env, config.sigma)
+        policy, env, sigma = _resolve_policy_env_sigma(config.policy_ref, config.env, config.sigma)
         clean = run(
             policy,
             env,
-            config.episodes,
+            config.episode_count,
             defense=GaussianSmoothing(sigma),
             seed=config.seed,
             executor=make_executor(config.workers),
@@ -211,7 +356,7 @@ def certify_reward(config: CertifyRewardConfig) -> int:
             probe=config.probe_stack(),
         )
         returns = clean.returns
-        subject = {"policy": config.policy, "env": env}
+        subject = {"policy": config.policy_ref, "env": env}
         if config.probe is not None:
             subject["probe"] = config.probe_stack().label
     binary = config.success_min_return is not None
@@ -222,7 +367,8 @@ def certify_reward(config: CertifyRewardConfig) -> int:
         low, high = known
     elif not binary:
         raise InvalidValueError("--range a:b is required: rlcert does not know the return range of this env")
-    context = {"seed": config.seed} | subject
+    label = _subject_label(subject, sigma, len(returns))
+    context = ({"seed": config.seed} if config.from_returns is None else {}) | subject
     if binary:
         successes = int(np.sum(returns >= config.success_min_return))
         cert = binary_certificate(successes, len(returns), sigma, budgets, config.alpha)
@@ -238,11 +384,12 @@ def certify_reward(config: CertifyRewardConfig) -> int:
                     "success_min_return": config.success_min_return,
                     "episodes": len(returns),
                 },
+                description=f"success rate of {label}",
             )
         ]
         findings += cert.findings(**context, success_min_return=config.success_min_return)
     else:
-        cert = reward_certificate(returns, sigma, budgets, config.alpha, config.bound, low, high)
+        cert = reward_certificate(returns, sigma, budgets, config.alpha, config.band, low, high)
         clean_value, unit = cert.clean_mean, "return"
         findings = [
             Finding(
@@ -250,6 +397,7 @@ def certify_reward(config: CertifyRewardConfig) -> int:
                 clean_value,
                 "empirical",
                 params={**context, "sigma": sigma, "episodes": len(returns)},
+                description=f"mean return of {label}",
             )
         ]
         findings += cert.findings(**context)
@@ -259,10 +407,10 @@ def certify_reward(config: CertifyRewardConfig) -> int:
 
     attacked: dict[float, tuple[float, float]] = {}
     undefended: dict[float, tuple[float, float]] = {}
-    if config.attack_episodes > 0 and policy is not None:
+    if config.attack_episodes > 0:
         for budget in (float(b) for b in budgets[budgets > 0]):
             attacked[budget], finding = _attack_check(
-                policy, env, budget, sigma, config, outcome, context, f"attacked_mean_{unit}"
+                policy, env, budget, sigma, config, outcome, context, f"attacked_mean_{unit}", "attacked"
             )
             findings.append(finding)
             if config.undefended:
@@ -277,21 +425,22 @@ def certify_reward(config: CertifyRewardConfig) -> int:
                     outcome,
                     context | {"policy": config.undefended},
                     f"undefended_attacked_mean_{unit}",
+                    "undefended",
                 )
                 findings.append(finding)
-    findings = [replace(f, versions=versions()) for f in findings]
     report = AuditReport(
         "rlcert certify reward",
         findings,
-        subject=subject | {"sigma": sigma},
+        subject=subject | {"sigma": sigma, "episodes": len(returns)},
         extra={
-            "config": asdict(config),
+            "config": _applied_options(config, binary),
             "wall_time_s": time.perf_counter() - start,
             "range": [low, high],
             "certificate": cert.to_dict() if not binary else None,
         },
     )
     path = report.save(config.out)
+    band = "Clopper-Pearson" if binary else f"{config.band} band"
     plot = plot_certificate_curve(
         budgets,
         cert.certified,
@@ -301,12 +450,11 @@ def certify_reward(config: CertifyRewardConfig) -> int:
         undefended=undefended,
         confidence=1 - config.alpha,
         ylabel="success probability" if binary else "expected return",
-        title=f"{subject.get('policy', config.from_returns)} · σ={sigma:g} · N={len(returns)} · "
-        + ("Clopper-Pearson" if binary else f"{config.bound} band"),
+        title=f"{label} · {band}",
     )
     table = Table(
         title=f"certified {'success probability' if binary else 'expected return'} "
-        f"(statistical, confidence {1 - config.alpha:.0%}) · clean smoothed {clean_value:.4g}"
+        f"(statistical, confidence {1 - config.alpha:.0%}, {band})\n{label} · clean smoothed {clean_value:.4g}"
     )
     overlays = [
         (name, data)
@@ -328,18 +476,17 @@ def certify_smoothed_actions(config: CertifySmoothedActionsConfig) -> int:
     from certify.crop import visited_state_certificate
     from reports import AuditReport, findings_table
     from reports.console import report_console
-    from rlcert import versions
 
     policy, env, sigma = _resolve_policy_env_sigma(config.policy, config.env, config.sigma)
     score_range = None
     if config.score_range is not None:
-        score_range = _parse_range(config.score_range)
+        score_range = _parse_range(config.score_range, "score_range")
     elif getattr(policy, "output", None) == "q_values":
         meta_range = (_zoo_meta(config.policy) or {}).get("value_range")
         if meta_range is None:
             raise InvalidValueError("--score-range V_min:V_max is required for a Q-value policy")
         score_range = tuple(meta_range)
-    eps_values = [float(x) for x in config.eps.split(",") if x.strip()]
+    eps_values = config.eps_values
     cert = visited_state_certificate(
         policy,
         env,
@@ -353,12 +500,16 @@ def certify_smoothed_actions(config: CertifySmoothedActionsConfig) -> int:
     findings = cert.findings(eps_values, policy=config.policy, env=env, episodes=config.episodes)
     report = AuditReport(
         "rlcert certify smoothed-actions",
-        [replace(f, versions=versions()) for f in findings],
-        subject={"policy": config.policy, "env": env, "sigma": sigma},
-        extra={"radii": cert.radii.tolist()},
+        findings,
+        subject={"policy": config.policy, "env": env, "sigma": sigma, "episodes": config.episodes},
+        extra={"radii": cert.radii.tolist(), "config": asdict(config)},
     )
     path = report.save(config.out)
     console = report_console()
-    console.print(findings_table(report.findings, title=f"CROP per-state certificates · σ={sigma:g}"))
+    title = (
+        f"CROP per-state certificates · {config.policy} on {env} · σ={sigma:g} · "
+        f"{len(cert.radii)} states of {config.episodes} episodes"
+    )
+    console.print(findings_table(report.findings, title=title))
     console.print(f"report written to {path}")
     return 0

@@ -18,7 +18,17 @@ from rlcert.certify_commands import (
     certify_reward,
     certify_smoothed_actions,
 )
-from rlcert.config import ActionOption, RolloutOptions, add_dataclass_arguments, argparse_help, dataclass_from_args
+from rlcert.config import (
+    ActionOption,
+    OneLineErrorParser,
+    RolloutOptions,
+    add_dataclass_arguments,
+    argparse_help,
+    check_count,
+    check_finite,
+    check_output_path,
+    dataclass_from_args,
+)
 from rlcert.stress_command import StressConfig, stress_command
 
 __all__ = ["main", "EvaluateConfig", "ZooTrainConfig"]
@@ -38,6 +48,12 @@ class EvaluateConfig(ActionOption, RolloutOptions):
     """If > 0, evaluate the Gaussian-smoothed policy (noise of this std on every raw frame)."""
     out: str = "results/evaluate.json"
     """Where to write the JSON report."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_count("episodes", self.episodes)
+        check_finite("sigma", self.sigma, 0)
+        check_output_path("out", self.out)
 
 
 @dataclass(frozen=True)
@@ -64,12 +80,9 @@ def _evaluate(config: EvaluateConfig) -> int:
     from envs import make_executor, run
     from reports import AuditReport, Finding, findings_table, summary_table
     from reports.console import report_console
-    from rlcert import versions
 
     policy = load_policy(config.policy)
     env = policy_env(config.policy, config.env)
-    if not config.sigma >= 0:
-        raise InvalidValueError(f"sigma must be >= 0 (0 = no smoothing), got {config.sigma}")
     defense = GaussianSmoothing(config.sigma) if config.sigma > 0 else None
     actions = policy_actions(config.policy, config.actions)
     start = time.perf_counter()
@@ -101,7 +114,6 @@ def _evaluate(config: EvaluateConfig) -> int:
         + (", actions sampled from the policy's distribution" if actions == "sampled" else ""),
         params=asdict(config) | {"env": env, "actions": actions},
         seed=config.seed,
-        versions=versions(),
     )
     report = AuditReport(
         "rlcert evaluate",
@@ -206,7 +218,7 @@ def _zoo_train(config: ZooTrainConfig) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rlcert", description="Certify and stress-test trained RL policies.")
+    parser = OneLineErrorParser(prog="rlcert", description="Certify and stress-test trained RL policies.")
     commands = parser.add_subparsers(dest="command", required=True)
     evaluate_doc = argparse_help(EvaluateConfig.__doc__)
     evaluate = commands.add_parser("evaluate", help=evaluate_doc, description=evaluate_doc)
@@ -254,6 +266,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A user error: one line naming the bad value. Anything else is a bug and keeps its traceback.
         print(f"rlcert: error: {exc}", file=sys.stderr)
         return 2
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -6,15 +6,87 @@ import argparse
 import ast
 import dataclasses
 import inspect
+import math
+import os
+import tempfile
 import textwrap
 import types
 import typing
 from functools import cache
+from pathlib import Path
 from typing import Any, TypeVar
 
-__all__ = ["RolloutOptions", "ActionOption", "field_docs", "add_dataclass_arguments", "dataclass_from_args"]
+from reports.errors import InvalidValueError
+
+__all__ = [
+    "RolloutOptions",
+    "ActionOption",
+    "field_docs",
+    "add_dataclass_arguments",
+    "dataclass_from_args",
+    "check_count",
+    "check_finite",
+    "check_probability_open",
+    "check_output_path",
+    "OneLineErrorParser",
+]
 
 T = TypeVar("T")
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def check_count(name: str, value: Any, minimum: int = 1) -> int:
+    """``value`` as an integer >= ``minimum``, or an error naming the option, the value and the valid range."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InvalidValueError(f"{_flag(name)} must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def check_finite(name: str, value: Any, low: float | None = None, *, strict: bool = False) -> float:
+    """``value`` as a finite number (>= ``low``, or > ``low`` when ``strict``)."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if ok and low is not None:
+        ok = value > low if strict else value >= low
+    if not ok:
+        bound = "" if low is None else f" {'>' if strict else '>='} {low:g}"
+        raise InvalidValueError(f"{_flag(name)} must be a finite number{bound}, got {value!r}")
+    return float(value)
+
+
+def check_probability_open(name: str, value: Any) -> float:
+    """``value`` strictly between 0 and 1 (a confidence level or its complement α)."""
+    if not (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 1):
+        raise InvalidValueError(f"{_flag(name)} must lie strictly between 0 and 1, got {value!r}")
+    return float(value)
+
+
+def check_output_path(name: str, path: str | os.PathLike) -> Path:
+    """Refuse an output file that could not be written, before any computation: the report must not be lost
+    at the end of a long run. Nothing is created here (a refused command writes nothing)."""
+    path = Path(path)
+    if str(path) in ("", ".") or path.is_dir():
+        raise InvalidValueError(f"{_flag(name)} must name a file, got {str(path)!r} (a directory)")
+    ancestor = path.absolute().parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise InvalidValueError(f"{_flag(name)} {str(path)!r} cannot be written: {str(ancestor)!r} is not a directory")
+    try:  # a trial write, not os.access: root passes every access check, even on a read-only mount
+        if path.exists():
+            with open(path, "ab"):
+                pass
+        elif ancestor == path.absolute().parent:
+            tempfile.TemporaryFile(dir=ancestor).close()
+        else:
+            os.rmdir(tempfile.mkdtemp(dir=ancestor))
+    except OSError as exc:
+        raise InvalidValueError(
+            f"{_flag(name)} {str(path)!r} cannot be written: {exc.strerror or exc} in {str(ancestor)!r}"
+        ) from None
+    return path
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,6 +107,12 @@ class RolloutOptions:
     """Run every episode under these probes, e.g. RandomActionExecution:p=0.1,per=frame+ConceptDrift:after=200
     (see `rlcert stress`); certificates then hold for the probed env."""
 
+    def __post_init__(self) -> None:
+        check_count("seed", self.seed, 0)
+        check_count("workers", self.workers)
+        check_count("chunk_size", self.chunk_size)
+        self.probe_stack()  # a malformed probe is refused before any episode runs
+
     def probe_stack(self):
         """The parsed ``probe`` option (None when absent)."""
         if self.probe is None:
@@ -52,6 +130,13 @@ class ActionOption:
     actions: str | None = None
     """greedy (the argmax action) or sampled (drawn from a PPO/A2C policy's own action distribution with a
     seeded generator); default: what the zoo agent's recorded score used, else greedy."""
+
+    def __post_init__(self) -> None:
+        if self.actions not in (None, "greedy", "sampled"):
+            raise InvalidValueError(f"--actions must be greedy or sampled, got {self.actions!r}")
+        super_init = getattr(super(), "__post_init__", None)
+        if super_init is not None:
+            super_init()
 
 
 @cache
@@ -87,6 +172,14 @@ def _base_type(annotation: Any) -> tuple[type, bool]:
         if len(args) == 1:
             return args[0], True
     return annotation, False
+
+
+class OneLineErrorParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line on stderr (exit code 2), like every other user error of
+    the command line; ``--help`` still shows the usage. Subcommand parsers inherit the class."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(2, f"rlcert: error: {self.prog}: {' '.join(message.split())}\n")
 
 
 def argparse_help(doc: str) -> str:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
-from rlcert.config import ActionOption, RolloutOptions
+from reports.errors import InvalidValueError
+from rlcert.config import (
+    ActionOption,
+    RolloutOptions,
+    check_count,
+    check_finite,
+    check_output_path,
+    check_probability_open,
+)
 
 __all__ = ["StressConfig", "stress_command"]
 
@@ -34,6 +42,19 @@ class StressConfig(ActionOption, RolloutOptions):
     out: str = "results/stress.json"
     """Where to write the JSON report (the plot goes beside it as .png)."""
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.episodes is not None:
+            check_count("episodes", self.episodes, 2)  # a paired interval needs two episodes
+        if self.tolerance is not None:
+            check_finite("tolerance", self.tolerance, 0)
+        check_probability_open("confidence", self.confidence)
+        if self.floor is not None:
+            check_finite("floor", self.floor)
+        if not self.probes:
+            raise InvalidValueError("--probes must name a suite, a TOML file or a probe stack, got ''")
+        check_output_path("out", self.out)
+
 
 def _settings(config: StressConfig, env):
     from envs.probe_suites import builtin_suite, load_suite, parse_probe_stack, stori_paper_settings, suite_settings
@@ -62,7 +83,6 @@ def stress_command(config: StressConfig) -> int:
     from reports import AuditReport
     from reports.console import report_console
     from reports.plots import plot_stress_sweeps
-    from rlcert import versions
 
     policy = load_policy(config.policy)
     spec = resolve_env_spec(policy_env(config.policy, config.env))
@@ -70,7 +90,7 @@ def stress_command(config: StressConfig) -> int:
     base = config.probe_stack()
     if base is not None:  # extra probes under every setting and the baseline
         settings = [replace(s, stack=base + s.stack) for s in settings]
-    episodes = config.episodes or defaults.get("episodes") or (30 if spec.atari else 100)
+    episodes = next(n for n in (config.episodes, defaults.get("episodes"), 30 if spec.atari else 100) if n is not None)
     tolerance = config.tolerance if config.tolerance is not None else defaults.get("tolerance", 0.2)
     floor = config.floor if config.floor is not None else defaults.get("floor", 0.0)
     report = stress_test(
@@ -91,15 +111,20 @@ def stress_command(config: StressConfig) -> int:
     )
     audit = AuditReport(
         "rlcert stress",
-        [replace(f, versions=versions()) for f in report.findings()],
-        subject={"policy": config.policy, "env": str(spec)},
-        extra={"config": asdict(config), "passed": report.passed},
+        report.findings(),
+        subject={"policy": config.policy, "env": str(spec), **({"probe": base.label} if base is not None else {})},
+        extra={
+            "config": asdict(config) | {"episodes": episodes, "tolerance": tolerance, "floor": floor},
+            "passed": report.passed,
+        },
     )
     path = audit.save(config.out)
     plot = plot_stress_sweeps(report, path.with_suffix(".png"))
-    table = Table(title=f"stress test · {config.policy}{' (sampled actions)' if report.actions == 'sampled' else ''} · "
-                        f"baseline {report.baseline_mean:.2f} "
-                        f"± {report.baseline_stderr:.2f} · tolerance {report.tolerance:.0%}")  # fmt: skip
+    under = f" under {base.label}" if base is not None else ""
+    table = Table(title=f"stress test · {config.policy} on {spec}{under}"
+                        f"{' (sampled actions)' if report.actions == 'sampled' else ''} · "
+                        f"baseline {report.baseline_mean:.2f} ± {report.baseline_stderr:.2f} · N={episodes} per "
+                        f"setting · tolerance {report.tolerance:.0%}")  # fmt: skip
     # Episodes ended by the env's step limit rather than by the game get a column only when there are
     # any: a low return from a policy that stalls reads differently from one that plays and loses.
     cuts = [report.baseline_cut_episodes, *(r.cut_episodes for r in report.results)]

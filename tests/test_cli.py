@@ -89,11 +89,11 @@ def test_state_dict_policy_needs_an_env(tmp_path, capsys):
         (["--env", "CartPol-v0"], "unknown env 'CartPol-v0'; closest valid names: CartPole-v0"),
         (["--policy", "zoo:cartpole"], "no zoo agent named 'cartpole'"),
         (["--policy", "missing.zip", "--env", "cartpole5"], "does not exist"),
-        (["--episodes", "0"], "episodes must be a positive integer"),
-        (["--sigma", "-1"], "sigma must be >= 0 (0 = no smoothing), got -1.0"),
+        (["--episodes", "0"], "--episodes must be an integer >= 1, got 0"),
+        (["--sigma", "-1"], "--sigma must be a finite number >= 0, got -1.0"),
         (["--env", "CartPole-v1"], "expects observations of shape (5, 4)"),
         (["--actions", "sampled"], "actions='sampled' needs a policy with an action distribution"),
-        (["--policy", "zoo:cartpole-ppo", "--actions", "argmax"], "actions must be one of greedy, sampled"),
+        (["--policy", "zoo:cartpole-ppo", "--actions", "argmax"], "--actions must be greedy or sampled, got 'argmax'"),
     ],
 )
 def test_bad_input_gives_a_one_line_error(args, message, capsys, tmp_path):

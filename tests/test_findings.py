@@ -74,3 +74,10 @@ def test_numpy_parameters_become_plain_json(tmp_path):
     assert to_jsonable((np.float64(2.0), None)) == [2.0, None]
     path = AuditReport("a", [f]).save(tmp_path / "sub" / "r.json")
     assert AuditReport.from_json(path.read_text()).findings[0] == f
+
+
+def test_findings_made_through_the_library_carry_software_versions():
+    finding = Finding("mean_return", 1.0, "empirical")
+    assert finding.versions["rlcert"] and finding.versions["numpy"] == np.__version__
+    assert {"python", "torch", "gymnasium"} <= set(finding.versions)
+    assert Finding.from_dict(finding.to_dict()) == finding

@@ -36,3 +36,16 @@ def test_stress_command_records_sampled_actions(tmp_path, capsys):
     report = AuditReport.from_json(out.read_text())
     assert {f.params["actions"] for f in report.findings} == {"sampled"}
     assert "(sampled actions)" in capsys.readouterr().out
+
+
+def test_stress_command_refuses_too_few_episodes_instead_of_running_its_default(tmp_path, capsys):
+    out = tmp_path / "x.json"
+    assert main(["stress", "--episodes", "0", "--out", str(out)]) == 2
+    assert "--episodes must be an integer >= 2, got 0" in capsys.readouterr().err and not out.exists()
+
+
+def test_stress_command_title_names_env_probe_and_episodes(tmp_path, capsys):
+    args = ["stress", "--env", "cartpole5?max_steps=20", "--probes", "RandomActionExecution:p=0.5", "--episodes", "4"]
+    assert main([*args, "--probe", "StickyActions:p=0.1", "--no-progress", "--out", str(tmp_path / "s.json")]) == 0
+    printed = "".join(capsys.readouterr().out.split())  # the console wraps a long title anywhere
+    assert "onCartPole-v0?stack=5&max_steps=20underStickyActions(p=0.1)" in printed and "N=4persetting" in printed
