@@ -12,6 +12,7 @@ import multiprocessing
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
+from envs.threads import rollout_threads, torch_threads
 from reports.errors import InvalidValueError
 
 __all__ = ["Executor", "InProcessExecutor", "ProcessPoolExecutor", "make_executor"]
@@ -26,23 +27,27 @@ class Executor(Protocol):
 
 
 class InProcessExecutor:
-    """Run chunks one after another in this process."""
+    """Run chunks one after another in this process, with torch held to :func:`envs.threads.rollout_threads`
+    threads while a chunk runs (the caller's setting is restored between chunks)."""
 
     workers = 1
 
     def map(self, fn, tasks, indices):
+        threads = rollout_threads()
         for index, task in zip(indices, tasks, strict=True):
-            yield index, fn(task)
+            with torch_threads(threads):
+                result = fn(task)
+            yield index, result
 
     def __repr__(self) -> str:
         return "InProcessExecutor()"
 
 
-def _init_worker() -> None:
+def _init_worker(threads: int) -> None:
     # Each worker runs one chunk at a time; torch's own thread pool would only oversubscribe the cores.
     import torch
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads)
 
 
 class ProcessPoolExecutor:
@@ -57,7 +62,9 @@ class ProcessPoolExecutor:
         if not tasks:
             return
         context = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker) as pool:
+        with concurrent.futures.ProcessPoolExecutor(
+            self.workers, mp_context=context, initializer=_init_worker, initargs=(rollout_threads(),)
+        ) as pool:
             futures = {pool.submit(fn, task): index for index, task in zip(indices, tasks, strict=True)}
             try:
                 for future in concurrent.futures.as_completed(futures):
