@@ -11,7 +11,14 @@ This module sits at the bottom of the library: it imports nothing from rlcert.
 
 from __future__ import annotations
 
-__all__ = ["RlcertError", "InvalidValueError", "UnknownNameError", "UnsupportedInputError", "OperationError"]
+__all__ = [
+    "RlcertError",
+    "InvalidValueError",
+    "UnknownNameError",
+    "UnsupportedInputError",
+    "OperationError",
+    "RlcertWarning",
+]
 
 
 class RlcertError(Exception):
@@ -37,3 +44,8 @@ class UnsupportedInputError(RlcertError, TypeError):
 class OperationError(RlcertError, RuntimeError):
     """An operation that cannot proceed as asked (a missing optional dependency, a run that cannot
     resume); the message says what to do."""
+
+
+class RlcertWarning(UserWarning):
+    """Something a user must hear about that did not stop the run (a damaged checkpoint chunk that was
+    recomputed, a cache entry that failed its check); the CLI prints it as one ``rlcert: warning:`` line."""

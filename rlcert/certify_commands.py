@@ -107,6 +107,8 @@ class CertifyRewardConfig(RolloutOptions):
         if self.undefended is not None and self.attack_episodes == 0:
             raise InvalidValueError("--undefended needs --attack-episodes > 0 (the undefended agent is attacked)")
         if self.from_returns is not None:
+            if not Path(self.from_returns).is_file():
+                raise InvalidValueError(f"--from-returns {self.from_returns!r} is not a file")
             # Episodes saved by another tool: nothing is run, so no option about running applies.
             running = {
                 "policy": self.policy,

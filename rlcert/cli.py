@@ -6,11 +6,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from reports.errors import InvalidValueError
+from reports.errors import InvalidValueError, RlcertError, RlcertWarning
 from rlcert.bounds_commands import CertifyActionsConfig, certify_actions_command
 from rlcert.certify_commands import (
     CertifyRewardConfig,
@@ -244,9 +245,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_python_formatwarning = warnings.formatwarning
+
+
+def _format_warning(message, category, filename, lineno, line=None) -> str:
+    """rlcert's own warnings as one line, like its errors; Python's format for everyone else's."""
+    if issubclass(category, RlcertWarning):
+        return f"rlcert: warning: {message}\n"
+    return _python_formatwarning(message, category, filename, lineno, line)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from reports.errors import RlcertError
+    warnings.simplefilter("always", RlcertWarning)  # each damaged file is named, not only the first
+    warnings.formatwarning = _format_warning
 
     try:
         if args.command == "evaluate":

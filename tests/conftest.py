@@ -23,6 +23,18 @@ settings.register_profile("ci", parent=settings.get_profile("rlcert"), derandomi
 settings.load_profile("ci" if os.environ.get("CI") else "rlcert")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def private_cache_home(tmp_path_factory):
+    """Tests never read or write the user's ~/.cache/rlcert (the ell band's calibrated levels live there)."""
+    previous = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache-home"))
+    yield
+    if previous is None:
+        del os.environ["XDG_CACHE_HOME"]
+    else:
+        os.environ["XDG_CACHE_HOME"] = previous
+
+
 def make_mlp_policy(obs_shape=(5, 4), n_actions=2, hidden=16, seed=0) -> TorchModulePolicy:
     torch.manual_seed(seed)
     module = nn.Sequential(
