@@ -34,6 +34,8 @@ __all__ = [
     "Attack",
     "Defense",
     "Probe",
+    "probes_below",
+    "PROBE_STREAMS",
 ]
 
 
@@ -167,6 +169,21 @@ class Defense:
         return frames
 
 
+PROBE_STREAMS = 0x70726F62  # "prob": keeps the probes' SeedSequence children apart from any other child of a seed
+
+
+def probes_below(env: gym.Env) -> list[Probe]:
+    """The probes in ``env``'s wrapper chain, ``env`` itself included, outermost first."""
+    found, current = [], env
+    while True:
+        if isinstance(current, Probe):
+            found.append(current)
+        inner = getattr(current, "env", None)
+        if inner is None or inner is current:
+            return found
+        current = inner
+
+
 class Probe(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """A change to the environment: a ``gymnasium.Wrapper`` whose randomness comes from ``np_random``.
 
@@ -185,6 +202,31 @@ class Probe(gym.Wrapper, gym.utils.RecordConstructorArgs):
         gym.utils.RecordConstructorArgs.__init__(self, **params)
         gym.Wrapper.__init__(self, env)
         self.enabled = True
+        self._depth = len(probes_below(env))
+        self._own_random: np.random.Generator | None = None
+
+    # A gymnasium wrapper's ``np_random`` is the wrapped env's generator, so a probe drawing from it would
+    # move the env's own random stream (ALE noop starts, a slippery floor, dealt cards): a probe at p = 0
+    # would still change the episode, and a stress test would no longer compare like with like. A probe
+    # therefore has a generator of its own: ``reset(seed=s)`` seeds it from
+    # ``SeedSequence(s, spawn_key=(PROBE_STREAMS, depth))``, ``depth`` the number of probes below it, so two
+    # probes of one stack never share draws and the env's generator is never touched. A reset without a
+    # seed continues the current stream.
+    @property
+    def np_random(self) -> np.random.Generator:
+        if self._own_random is None:  # never seeded: fresh entropy, as an unseeded gymnasium env
+            self._own_random = np.random.default_rng()
+        return self._own_random
+
+    @np_random.setter
+    def np_random(self, value: np.random.Generator) -> None:
+        self._own_random = value
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        if seed is not None:
+            key = (PROBE_STREAMS, self._depth)
+            self._own_random = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
+        return self.env.reset(seed=seed, options=options)
 
     @classmethod
     def level_for(cls, **params) -> str:

@@ -10,7 +10,26 @@ import numpy as np
 from attacks.base import Defense
 from reports.errors import InvalidValueError
 
-__all__ = ["GaussianSmoothing"]
+__all__ = ["GaussianSmoothing", "DefenseRecord", "RAW_FRAMES"]
+
+RAW_FRAMES = "raw frames before stacking"
+"""Where smoothing noise is drawn: one draw per raw frame, before the frame stack (Kumar et al. 2022, §3)."""
+
+
+@dataclass(frozen=True)
+class DefenseRecord:
+    """What defended a run's episodes, as ``envs.rollout.Episodes.defense`` keeps it (immutable), so a
+    certificate can check the noise it assumes is the noise the episodes were run with."""
+
+    name: str
+    """The defense's class name."""
+    sigma: float | None = None
+    """Std of the Gaussian noise the policy saw; None for a defense that adds no Gaussian noise."""
+    noise: str | None = None
+    """Where the noise was drawn (:data:`RAW_FRAMES`); None without noise."""
+
+    def to_dict(self) -> dict[str, str | float | None]:
+        return {"name": self.name, "sigma": self.sigma, "noise": self.noise}
 
 
 @dataclass(frozen=True)
@@ -32,3 +51,7 @@ class GaussianSmoothing(Defense):
 
     def transform_frames(self, frames: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return (frames + rng.normal(0.0, self.sigma, size=frames.shape)).astype(np.float32)
+
+    def describe(self) -> DefenseRecord:
+        """The record ``envs.rollout.run`` keeps on the episodes this defense produced."""
+        return DefenseRecord(type(self).__name__, float(self.sigma), RAW_FRAMES)

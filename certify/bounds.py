@@ -22,6 +22,7 @@ carries this implementation.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 import torch
@@ -37,11 +38,50 @@ __all__ = [
     "UnsupportedLayerError",
     "network_layers",
     "InputSet",
+    "check_bound_options",
+    "check_norm",
     "compute_bounds",
     "margin_bounds",
 ]
 
 METHODS = ("ibp", "crown", "alpha-crown")
+NORMS = ("inf", "2")
+
+
+def check_norm(norm: str) -> str:
+    """``norm`` if it is one the bounds support ("inf" or "2"), else an error naming it."""
+    if norm not in NORMS:
+        raise InvalidValueError(f"norm must be 'inf' or '2', got {norm!r}")
+    return norm
+
+
+def _is_number(value) -> bool:
+    """A finite real number (numpy scalars included, bools not)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def check_bound_options(
+    norm: str = "inf",
+    method: str = "crown",
+    low: float | None = None,
+    high: float | None = None,
+    alpha_steps: int = 20,
+    alpha_lr: float = 0.1,
+) -> None:
+    """Refuse options a bound computation cannot use, before it starts (each error names the value and
+    the valid range): an unknown norm or method, an empty observation box, α-CROWN's step count or rate."""
+    check_norm(norm)
+    if method not in METHODS:
+        raise InvalidValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    for name, end in (("low", low), ("high", high)):
+        if end is not None and not _is_number(end):
+            raise InvalidValueError(f"{name} must be a finite number or None (no box), got {end!r}")
+    if low is not None and high is not None and not low < high:
+        raise InvalidValueError(f"low must be below high (the valid observation box), got low={low!r}, high={high!r}")
+    if isinstance(alpha_steps, bool) or not isinstance(alpha_steps, numbers.Integral) or alpha_steps < 0:
+        raise InvalidValueError(f"alpha_steps must be an integer >= 0 (alpha-CROWN's steps), got {alpha_steps!r}")
+    if not (_is_number(alpha_lr) and alpha_lr > 0):
+        raise InvalidValueError(f"alpha_lr must be a finite number > 0 (alpha-CROWN's step size), got {alpha_lr!r}")
 
 
 @dataclass(frozen=True)
@@ -60,8 +100,7 @@ class InputSet:
     """Upper end of the valid observation box (e.g. 1 for pixels), or None."""
 
     def __post_init__(self) -> None:
-        if self.norm not in ("inf", "2"):
-            raise InvalidValueError(f"norm must be 'inf' or '2', got {self.norm!r}")
+        check_norm(self.norm)
         eps = torch.as_tensor(self.eps, dtype=self.center.dtype)
         if not torch.all(torch.isfinite(eps)) or torch.any(eps < 0):
             raise InvalidValueError(f"eps must be finite and >= 0, got {self.eps!r}")
@@ -280,8 +319,6 @@ def preactivation_bounds(layers, shapes, input_set: InputSet, method: str = "cro
 
 def _lower_bound(module, input_set: InputSet, spec: torch.Tensor, method: str, alpha_steps: int, alpha_lr: float):
     """Lower bounds of spec · f(x) over the input set; spec: (batch, specs, outputs)."""
-    if method not in METHODS:
-        raise InvalidValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     layers = network_layers(module)
     with torch.no_grad():
         if method == "ibp":
@@ -341,6 +378,7 @@ def compute_bounds(
         >>> bool((lower <= net(torch.zeros(1, 2))).all() and (net(torch.zeros(1, 2)) <= upper).all())
         True
     """
+    check_bound_options(norm, method, low, high, alpha_steps, alpha_lr)
     x = torch.as_tensor(x, dtype=torch.float32)
     input_set = InputSet(x, eps, norm, low, high)
     with torch.no_grad():
@@ -368,6 +406,7 @@ def margin_bounds(
     ``a*`` is the clean argmax unless ``actions`` is given. Returns ``(margins, actions)`` with margins of
     shape (batch, n_actions − 1); a state is certified at ε when all of its margins are > 0.
     """
+    check_bound_options(norm, method, low, high, alpha_steps, alpha_lr)
     x = torch.as_tensor(x, dtype=torch.float32)
     with torch.no_grad():
         scores = module(x)

@@ -19,16 +19,19 @@ from __future__ import annotations
 import json
 import math
 import os
+import warnings
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 from scipy import stats
 
-from reports.errors import InvalidValueError
+from reports.errors import InvalidValueError, RlcertWarning
 
 __all__ = [
     "BAND_METHODS",
+    "ELL_CALIBRATION_VERSION",
+    "LevelCacheWarning",
     "check_alpha",
     "clopper_pearson_lower",
     "clopper_pearson_upper",
@@ -40,6 +43,25 @@ __all__ = [
 ]
 
 BAND_METHODS = ("ell", "clopper-pearson", "dkw", "hoeffding")
+
+ELL_CALIBRATION_VERSION = 2
+"""Version of the ell calibration (:func:`ell_local_level`); bump it whenever the algorithm changes, so no
+level cached by another version is ever read. (1: the cache keyed by n and α alone, read unchecked.)"""
+
+# Numeric tolerances that, with the version above, determine a calibrated level (all part of its cache key).
+_POISSON_TAIL = 1e-18  # Poisson pmf values below this are dropped from a convolution kernel
+_STATE_FLOOR = 1e-30  # crossing recursion: leading states below this are dropped
+_LOG_LEVEL_TOLERANCE = 2e-3  # calibration stops once the feasible and infeasible log η are this close
+_LOG_EXCESS_TOLERANCE = 1e-3  # ... or once log P(crossing) lies within this below log α
+_CALIBRATION_ID = (
+    f"ell-v{ELL_CALIBRATION_VERSION}|tail={_POISSON_TAIL!r}|floor={_STATE_FLOOR!r}"
+    f"|dlog_level={_LOG_LEVEL_TOLERANCE!r}|dlog_excess={_LOG_EXCESS_TOLERANCE!r}"
+)
+
+
+class LevelCacheWarning(RlcertWarning):
+    """The on-disk cache of calibrated ell levels held an entry or file that could not be trusted; the level
+    is recomputed and the cache rewritten (the message names the file)."""
 
 
 def check_alpha(alpha: float) -> float:
@@ -93,11 +115,11 @@ def dkw_margin(trials: int, alpha: float) -> float:
 
 
 def _poisson_kernel(mean: float) -> np.ndarray:
-    """Poisson(mean) pmf up to where the tail drops below 1e-18 (beyond float64 relevance)."""
+    """Poisson(mean) pmf up to where the tail drops below ``_POISSON_TAIL`` (beyond float64 relevance)."""
     if mean <= 0:
         return np.ones(1)
     pmf = stats.poisson.pmf(np.arange(int(mean + 12 * math.sqrt(mean) + 25)), mean)
-    keep = np.flatnonzero(pmf >= 1e-18)
+    keep = np.flatnonzero(pmf >= _POISSON_TAIL)
     return pmf[: keep[-1] + 1]
 
 
@@ -119,7 +141,7 @@ def order_statistic_crossing_probability(lower: np.ndarray) -> float:
         raise InvalidValueError("the boundary must be non-decreasing within [0, 1]")
     state = np.zeros(n + 1)
     state[0] = 1.0
-    start, previous = 0, 0.0  # state[:start] is below 1e-30 and dropped: the Poisson counts concentrate
+    start, previous = 0, 0.0  # state[:start] is below _STATE_FLOOR and dropped: the Poisson counts concentrate
     for j in range(1, n + 1):
         kernel = _poisson_kernel(n * (lower[j - 1] - previous))
         # Before this step at most j - 2 points lie left of the boundary; after it, the constraint
@@ -127,7 +149,7 @@ def order_statistic_crossing_probability(lower: np.ndarray) -> float:
         state[start:j] = np.convolve(state[start:j], kernel)[: j - start]
         state[j:] = 0.0
         previous = lower[j - 1]
-        while start < j - 1 and state[start] < 1e-30:
+        while start < j - 1 and state[start] < _STATE_FLOOR:
             start += 1
     kernel = _poisson_kernel(n * (1.0 - previous))
     if len(kernel) + n - 1 < n + 1 - start:
@@ -158,18 +180,43 @@ def ell_local_level(n: int, alpha: float) -> float:
     U_(c) < B_η(c) for some c, and U_(c) ~ Beta(c, n − c + 1), so the failure probability is at most
     :func:`order_statistic_crossing_probability` of the boundary B_η, which we calibrate to <= α by
     root finding over log η (Bonferroni's η = α/n is always feasible, η = α never is for n > 1).
-    Levels are cached in memory and in ``~/.cache/rlcert/ell_levels.json`` (N = 10,000 takes seconds).
+    Levels are cached in memory and in ``$XDG_CACHE_HOME/rlcert/ell_levels.json`` (default ``~/.cache``;
+    calibrating N = 10,000 takes tens of seconds). The file is not trusted: an entry is read only under the key
+    of this n, α, :data:`ELL_CALIBRATION_VERSION` and the numeric tolerances, and used only after one exact
+    crossing-probability evaluation confirms that its band fails with probability <= α (a larger η, written by
+    hand or by a bug, would make every later certificate anti-conservative). Anything else is recomputed and
+    overwritten with a :class:`LevelCacheWarning`.
     Gontscharuk, Landwehr & Finner (2015) study such "equal local levels" bands; they are
     asymptotically the Berk–Jones band.
     """
     alpha = check_alpha(alpha)
+    if not isinstance(n, (int, np.integer)) or n < 1:
+        raise InvalidValueError(f"n must be a positive integer (the number of returns), got {n!r}")
+    n = int(n)
     if n == 1:
         return alpha
     cache = _level_cache_path()
-    key = f"{n}:{alpha!r}"
-    stored = _read_level_cache(cache)
+    key = f"{_CALIBRATION_ID}|n={n}|alpha={alpha!r}"
+    stored, problem = _read_level_cache(cache)
     if key in stored:
-        return stored[key]
+        if _is_verified_level(stored[key], n, alpha):
+            return float(stored[key])
+        problem = f"its level for n={n}, alpha={alpha!r} is {stored[key]!r}, which fails verification"
+    if problem is not None:
+        warnings.warn(
+            f"ignoring the ell level cache {str(cache)!r}: {problem}; recomputing the level and rewriting it",
+            LevelCacheWarning,
+            stacklevel=2,
+        )
+    level = _calibrate_ell_level(n, alpha)
+    # Entries of another calibration or with a value no calibration returns are dropped, never carried along.
+    kept = {k: v for k, v in stored.items() if k.startswith(f"{_CALIBRATION_ID}|") and _is_plausible_level(v)}
+    _write_level_cache(cache, {**kept, key: level})
+    return level
+
+
+def _calibrate_ell_level(n: int, alpha: float) -> float:
+    """The largest η (within the tolerances above) with ``order_statistic_crossing_probability`` <= α."""
 
     def log_excess(log_level: float) -> float:
         return math.log(
@@ -182,7 +229,7 @@ def ell_local_level(n: int, alpha: float) -> float:
     f_lo, f_hi = log_excess(lo), log_excess(hi)
     side = 0
     for _ in range(30):
-        if hi - lo < 2e-3:
+        if hi - lo < _LOG_LEVEL_TOLERANCE:
             break
         mid = (lo * f_hi - hi * f_lo) / (f_hi - f_lo)
         mid = min(max(mid, lo + 1e-4), hi - 1e-4)
@@ -197,11 +244,25 @@ def ell_local_level(n: int, alpha: float) -> float:
             if side == 1:
                 f_lo /= 2
             side = 1
-        if -1e-3 <= f_mid <= 0:
+        if -_LOG_EXCESS_TOLERANCE <= f_mid <= 0:
             break
-    level = math.exp(lo)
-    _write_level_cache(cache, {**stored, key: level})
-    return level
+    return math.exp(lo)
+
+
+def _is_plausible_level(value: object) -> bool:
+    """A JSON number that could be a calibrated level (bools are ints in Python, and never levels)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 1
+
+
+def _is_verified_level(value: object, n: int, alpha: float) -> bool:
+    """Whether a cached ``value`` is a level this calibration could return and its band is valid at α.
+
+    The calibration searches [α/n, α] (Bonferroni's α/n is always feasible), so anything outside is not one
+    of its results; inside, one exact evaluation decides validity (~2 s at n = 10,000, once per process).
+    """
+    if not _is_plausible_level(value) or not alpha / n * (1 - 1e-9) <= value <= alpha:  # exp(log(α/n)) may round
+        return False
+    return order_statistic_crossing_probability(_ell_boundary(n, float(value))) <= alpha
 
 
 def _level_cache_path() -> Path:
@@ -209,15 +270,20 @@ def _level_cache_path() -> Path:
     return Path(root) / "rlcert" / "ell_levels.json"
 
 
-def _read_level_cache(path: Path) -> dict[str, float]:
+def _read_level_cache(path: Path) -> tuple[dict[str, object], str | None]:
+    """The cache's entries (values unchecked) and, where the file exists but is not a JSON object, why."""
     try:
-        data = json.loads(path.read_text())
-        return {k: float(v) for k, v in data.items()} if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}, None
+    except (OSError, ValueError) as error:  # ValueError: malformed JSON or bytes that are not UTF-8
+        return {}, f"it cannot be read ({type(error).__name__})"
+    if not isinstance(data, dict):
+        return {}, f"it holds a JSON {type(data).__name__}, not an object"
+    return data, None
 
 
-def _write_level_cache(path: Path, levels: dict[str, float]) -> None:
+def _write_level_cache(path: Path, levels: dict[str, object]) -> None:
     try:  # a read-only home only costs the recomputation next time
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")

@@ -11,11 +11,16 @@ where Q̃₁, Q̃₂ are the top two Monte-Carlo estimates from m samples and Δ
 take Δ_H = (V_max − V_min)·sqrt(ln(K/α)/(2m)) — α/K per action, so the bounds hold for all K
 actions at once and the radius holds with probability >= 1 − α (CROP states the per-action form).
 Policies whose scores are logits are certified on their softmax probabilities, which lie in [0, 1].
+
+Each state draws its m noise samples from its own ``SeedSequence`` child of the seed, in forward passes
+whose size is fixed by the observation size alone: a state's radius depends on the seed, its position
+and the state itself, never on how many other states are certified with it or on any memory setting.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +33,37 @@ from certify.confidence import check_alpha
 from reports.errors import InvalidValueError
 from reports.findings import Finding
 
-__all__ = ["SmoothedActionCertificate", "smoothed_action_certificate", "visited_state_certificate"]
+__all__ = [
+    "SmoothedActionCertificate",
+    "check_eps_values",
+    "forward_rows",
+    "smoothed_action_certificate",
+    "visited_state_certificate",
+]
+
+# Input floats per forward pass of noisy rows. The rows per pass are fixed by the observation size (not
+# by a user's memory setting) because a BLAS kernel may round a row's product differently at another
+# batch size; a fixed split keeps every radius bit-reproducible. 2^22 floats (16 MB) hold every sample
+# of a vector state at once and ~150 noisy Atari stacks (4x84x84) per pass.
+_FORWARD_INPUT_FLOATS = 2**22
+
+# Sub-run key of the CROP noise under a run's seed (``envs.seeding.child_seed``): the episodes of
+# ``visited_state_certificate`` use the run's seed itself, the noise this child of it.
+NOISE_SUB_RUN = 0
+
+
+def check_eps_values(eps_values: Iterable[float]) -> tuple[float, ...]:
+    """The ℓ2 radii at which certified fractions are reported, each finite and > 0 (a radius of 0 or less
+    certifies nothing), or an ``InvalidValueError`` naming the bad value."""
+    values = tuple(eps_values)
+    for eps in values:
+        if not (_is_real(eps) and math.isfinite(eps) and eps > 0):
+            raise InvalidValueError(f"eps values must be finite and > 0 (l2 radii), got {eps!r} in {list(values)}")
+    return tuple(float(eps) for eps in values)
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -47,10 +82,14 @@ class SmoothedActionCertificate:
     """``values`` (clipped scores) or ``probabilities`` (softmax of logits)."""
 
     def certified_fraction(self, eps: float) -> float:
-        """Fraction of states whose smoothed action is certified at ℓ2 radius ``eps``."""
+        """Fraction of states whose smoothed action is certified at ℓ2 radius ``eps`` (0: any radius > 0)."""
+        if not (_is_real(eps) and math.isfinite(eps) and eps >= 0):
+            raise InvalidValueError(f"eps must be finite and >= 0 (0: any certified radius), got {eps!r}")
         return float(np.mean(self.radii >= eps)) if eps > 0 else float(np.mean(self.radii > 0))
 
-    def findings(self, eps_values: list[float], **context: Any) -> list[Finding]:
+    def findings(self, eps_values: Iterable[float], **context: Any) -> list[Finding]:
+        """The mean radius and the certified fraction at each radius of ``eps_values`` (each finite, > 0)."""
+        eps_values = check_eps_values(eps_values)
         params = {
             "sigma": self.sigma,
             "samples": self.samples,
@@ -86,39 +125,21 @@ class SmoothedActionCertificate:
         return out
 
 
-def smoothed_action_certificate(
-    policy: TorchPolicy,
-    observations: np.ndarray,
-    sigma: float,
-    samples: int = 10_000,
-    alpha: float = 0.05,
-    score_range: tuple[float, float] | None = None,
-    seed: int = 0,
-    batch_rows: int = 65_536,
-) -> SmoothedActionCertificate:
-    """CROP-LoAct radii at each observation of ``observations`` (shape ``(states, *obs_shape)``).
+def forward_rows(obs_shape: tuple[int, ...], samples: int) -> int:
+    """Noisy rows per forward pass: every sample of a state if it fits the input budget, else a fixed piece."""
+    per_row = max(1, math.prod(obs_shape))
+    return max(1, min(samples, _FORWARD_INPUT_FLOATS // per_row))
 
-    Args:
-        policy: a ``TorchPolicy`` with a discrete action space.
-        sigma: smoothing noise std (> 0) on the whole policy observation.
-        samples: Monte-Carlo noise samples per state (CROP: 10,000).
-        alpha: the radius of each state holds with probability >= 1 − alpha.
-        score_range: (V_min, V_max) the scores are clipped to. Required for Q-values (e.g.
-            reward range / (1 − γ)); None for logits, which are certified as softmax probabilities.
-        seed: seed of the noise.
-        batch_rows: noisy rows per forward pass (memory bound).
-    """
-    if not (math.isfinite(sigma) and sigma > 0):
-        raise InvalidValueError(f"sigma must be a finite number > 0, got {sigma!r}")
+
+def _check_parameters(policy: TorchPolicy, sigma, samples, alpha, score_range, seed) -> tuple:
+    """Validated (sigma, alpha, V_min, V_max, score kind, action count), before any work is done."""
+    if not (_is_real(sigma) and math.isfinite(sigma) and sigma > 0):
+        raise InvalidValueError(f"sigma must be a finite number > 0 (the smoothing noise std), got {sigma!r}")
     alpha = check_alpha(alpha)
-    if not isinstance(samples, int) or samples < 2:
-        raise InvalidValueError(f"samples must be an integer >= 2, got {samples!r}")
-    observations = np.asarray(observations, dtype=np.float32)
-    if observations.shape[1:] != tuple(policy.observation_space.shape):
-        raise InvalidValueError(
-            f"observations must have shape (states, {', '.join(map(str, policy.observation_space.shape))}), "
-            f"got {observations.shape}"
-        )
+    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 1:
+        raise InvalidValueError(f"samples must be an integer >= 1 (noise samples per state), got {samples!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InvalidValueError(f"seed must be a non-negative integer, got {seed!r}")
     n_actions = getattr(policy.action_space, "n", None)
     if n_actions is None:
         raise InvalidValueError("CROP certifies discrete actions; this policy's action space is continuous")
@@ -127,33 +148,83 @@ def smoothed_action_certificate(
             raise InvalidValueError(
                 "Q-value policies need score_range=(V_min, V_max), e.g. (0, 100) for CartPole with γ=0.99"
             )
-        low, high, kind = 0.0, 1.0, "probabilities"
-    else:
+        return float(sigma), alpha, 0.0, 1.0, "probabilities", int(n_actions)
+    try:
         low, high = (float(v) for v in score_range)
-        if not low < high:
-            raise InvalidValueError(f"score_range must be (V_min, V_max) with V_min < V_max, got {score_range}")
-        kind = "values"
-    generator = torch.Generator().manual_seed(int(seed))
-    per_pass = max(1, batch_rows // samples)
+    except (TypeError, ValueError):
+        raise InvalidValueError(f"score_range must be two numbers (V_min, V_max), got {score_range!r}") from None
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise InvalidValueError(f"score_range must be finite (V_min, V_max) with V_min < V_max, got {score_range!r}")
+    return float(sigma), alpha, low, high, "values", int(n_actions)
+
+
+def _mean_scores(
+    policy: TorchPolicy, state: np.ndarray, noise: np.random.SeedSequence, sigma, samples, kind, low, high
+):
+    """Monte-Carlo mean of the (softmax or clipped) scores at ``state`` over ``samples`` noise draws."""
+    rows = forward_rows(state.shape, samples)
+    generator = np.random.default_rng(noise)
+    center = torch.from_numpy(state)
+    scores = []
+    for start in range(0, samples, rows):
+        # Successive draws from one generator continue one stream, so the pieces never change the noise.
+        draw = generator.standard_normal((min(rows, samples - start), *state.shape), dtype=np.float32)
+        piece = policy.scores(center + sigma * torch.from_numpy(draw))
+        piece = torch.softmax(piece, dim=-1) if kind == "probabilities" else piece.clamp(low, high)
+        scores.append(piece.numpy())
+    # One fixed reduction over all of a state's samples, whatever the pieces were.
+    return np.concatenate(scores).astype(np.float64).sum(axis=0) / samples
+
+
+def smoothed_action_certificate(
+    policy: TorchPolicy,
+    observations: np.ndarray,
+    sigma: float,
+    samples: int = 10_000,
+    alpha: float = 0.05,
+    score_range: tuple[float, float] | None = None,
+    seed: int = 0,
+) -> SmoothedActionCertificate:
+    """CROP-LoAct radii at each observation of ``observations`` (shape ``(states, *obs_shape)``).
+
+    Args:
+        policy: a ``TorchPolicy`` with a discrete action space.
+        sigma: smoothing noise std (> 0) on the whole policy observation.
+        samples: Monte-Carlo noise samples per state (>= 1; CROP: 10,000).
+        alpha: the radius of each state holds with probability >= 1 − alpha (0 < alpha < 1).
+        score_range: (V_min, V_max) the scores are clipped to. Required for Q-values (e.g.
+            reward range / (1 − γ)); None for logits, which are certified as softmax probabilities.
+        seed: seed of the noise (>= 0); state i draws from ``SeedSequence(seed).spawn(states)[i]``.
+
+    Memory stays bounded by the observation size (``forward_rows``), never by a setting that could
+    change the result.
+    """
+    sigma, alpha, low, high, kind, n_actions = _check_parameters(policy, sigma, samples, alpha, score_range, seed)
+    observations = np.asarray(observations, dtype=np.float32)
+    if observations.shape[1:] != tuple(policy.observation_space.shape):
+        raise InvalidValueError(
+            f"observations must have shape (states, {', '.join(map(str, policy.observation_space.shape))}), "
+            f"got {observations.shape}"
+        )
+    if len(observations) == 0:
+        raise InvalidValueError("observations must hold at least one state, got none")
+    if not np.isfinite(observations).all():
+        bad = np.flatnonzero(~np.isfinite(observations.reshape(len(observations), -1)).all(axis=1))
+        raise InvalidValueError(f"observations contain NaN or inf (states {bad[:5].tolist()})")
+    state_noise = np.random.SeedSequence(int(seed)).spawn(len(observations))
     means = np.zeros((len(observations), n_actions))
     with torch.no_grad():
-        for start in range(0, len(observations), per_pass):
-            block = torch.as_tensor(observations[start : start + per_pass])
-            noisy = block.unsqueeze(1) + sigma * torch.randn(
-                (len(block), samples, *block.shape[1:]), generator=generator
-            )
-            scores = policy.scores(noisy.reshape(-1, *block.shape[1:])).reshape(len(block), samples, n_actions)
-            scores = torch.softmax(scores, dim=-1) if kind == "probabilities" else scores.clamp(low, high)
-            means[start : start + len(block)] = scores.mean(dim=1).double().numpy()
+        for index, (state, noise) in enumerate(zip(observations, state_noise)):
+            means[index] = _mean_scores(policy, state, noise, sigma, samples, kind, low, high)
     margin = (high - low) * math.sqrt(math.log(n_actions / alpha) / (2 * samples))
-    order = np.argsort(-means, axis=1)
+    order = np.argsort(-means, axis=1, kind="stable")
     top = np.take_along_axis(means, order[:, :1], axis=1)[:, 0]
     runner_up = np.take_along_axis(means, order[:, 1:2], axis=1)[:, 0]
     p_top = np.clip((top - margin - low) / (high - low), 0.0, 1.0)
     p_runner = np.clip((runner_up + margin - low) / (high - low), 0.0, 1.0)
     radii = 0.5 * sigma * (stats.norm.ppf(p_top) - stats.norm.ppf(p_runner))
     radii = np.where(np.isfinite(radii) & (radii > 0), radii, 0.0)
-    return SmoothedActionCertificate(order[:, 0], radii, float(sigma), samples, alpha, (low, high), kind)
+    return SmoothedActionCertificate(order[:, 0], radii, sigma, int(samples), alpha, (low, high), kind)
 
 
 def visited_state_certificate(
@@ -162,18 +233,28 @@ def visited_state_certificate(
     episodes: int,
     sigma: float,
     seed: int = 0,
-    **certificate_kwargs: Any,
+    samples: int = 10_000,
+    alpha: float = 0.05,
+    score_range: tuple[float, float] | None = None,
 ) -> SmoothedActionCertificate:
     """CROP radii at every state visited in ``episodes`` episodes of the Gaussian-smoothed policy.
 
     The states are the clean policy observations (raw frames stacked as the engine stacks them);
     ``certified_fraction(eps)`` of the result is the fraction of visited states certified at ``eps``.
+    The episodes run from ``seed``; the certificate's noise is a ``SeedSequence`` child of it
+    (``envs.seeding.child_seed``), so neither stream repeats the other. Every parameter is checked
+    before any episode runs; the others are those of :func:`smoothed_action_certificate`.
     """
     from attacks.smoothing import GaussianSmoothing
+    from envs import rollout
     from envs.factory import resolve_env_spec
-    from envs.rollout import run, stack_frames
+    from envs.seeding import child_seed
 
     spec = resolve_env_spec(env)
-    rollouts = run(policy, spec, episodes, defense=GaussianSmoothing(sigma), seed=seed, record_steps=True)
-    states = np.concatenate([stack_frames(r.frames, spec.frame_stack) for r in rollouts.records])
-    return smoothed_action_certificate(policy, states, sigma, seed=seed, **certificate_kwargs)
+    if isinstance(episodes, bool) or not isinstance(episodes, (int, np.integer)) or episodes < 1:
+        raise InvalidValueError(f"episodes must be a positive integer, got {episodes!r}")
+    _check_parameters(policy, sigma, samples, alpha, score_range, seed)
+    visited = rollout.run(policy, spec, episodes, defense=GaussianSmoothing(sigma), seed=seed, record_steps=True)
+    states = np.concatenate([rollout.stack_frames(r.frames, spec.frame_stack) for r in visited.records])
+    noise_seed = child_seed(seed, NOISE_SUB_RUN)
+    return smoothed_action_certificate(policy, states, sigma, samples, alpha, score_range, seed=noise_seed)

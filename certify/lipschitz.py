@@ -20,17 +20,12 @@ import math
 import torch
 from torch import nn
 
-from certify.bounds import InputSet, layer_shapes, linear_transpose, preactivation_bounds
+from certify.bounds import InputSet, check_norm, layer_shapes, linear_transpose, preactivation_bounds
 from certify.layers import is_activation, network_layers
 from certify.relaxations import derivative_range
 from reports.errors import InvalidValueError
 
 __all__ = ["layer_operator_norm", "lipschitz_upper_bound", "local_lipschitz_bound"]
-
-
-def _check_norm(norm: str) -> None:
-    if norm not in ("2", "inf"):
-        raise InvalidValueError(f"norm must be '2' or 'inf', got {norm!r}")
 
 
 def layer_operator_norm(layer: nn.Module, norm: str = "2") -> float:
@@ -42,7 +37,7 @@ def layer_operator_norm(layer: nn.Module, norm: str = "2") -> float:
     kernel offset at most once, so the largest column sum is at most the largest per-input-channel
     kernel sum (Hölder's interpolation bound, sound for any stride, padding and grouping).
     """
-    _check_norm(norm)
+    check_norm(norm)
     if not isinstance(layer, (nn.Linear, nn.Conv2d)):
         return 1.0  # ReLU and Tanh are 1-Lipschitz; Flatten and Identity change nothing
     weight = layer.weight.detach().double()
@@ -90,7 +85,7 @@ def local_lipschitz_bound(
     or "crown") picks the pre-activation bounds; CROWN's are tighter. With the default spec the result is
     capped by the global ``lipschitz_upper_bound`` (both are sound; the smaller is returned).
     """
-    _check_norm(norm)
+    check_norm(norm)
     if method not in ("ibp", "crown"):
         raise InvalidValueError(f"unknown method {method!r} for the local Lipschitz bound; choose ibp or crown")
     x = torch.as_tensor(x, dtype=torch.float32)

@@ -12,6 +12,11 @@ simultaneous lower confidence bounds p̲(v) on P(R >= v) (``certify.confidence``
 which holds with probability >= 1 − α over the sampled episodes: a ``statistical`` certificate.
 Binary outcomes (one-round Pong win, Mountain Car success) use the same lemma on the success event,
 and the percentile form certifies P(R_attacked >= v) >= q.
+
+The certificate holds only for the σ the episodes were smoothed with. Given the :class:`envs.rollout.Episodes`
+of a run, every function here reads σ from the defense the episodes record and refuses a different σ,
+episodes run without Gaussian smoothing, and attacked episodes; a plain array of returns (from another
+tool) needs σ spelled out.
 """
 
 from __future__ import annotations
@@ -19,14 +24,18 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import stats
 
+from attacks.smoothing import RAW_FRAMES
 from certify.confidence import BAND_METHODS, check_alpha, clopper_pearson_lower, survival_lower_band
 from reports.errors import InvalidValueError, UnknownNameError
 from reports.findings import Finding
+
+if TYPE_CHECKING:
+    from envs.rollout import Episodes
 
 __all__ = [
     "RewardCertificate",
@@ -52,7 +61,52 @@ def _check_sigma(sigma: float) -> float:
     return float(sigma)
 
 
-def _check_budgets(budgets: Sequence[float] | np.ndarray) -> np.ndarray:
+def _is_episodes(returns: Any) -> bool:
+    # Imported here so that importing certify does not import the env stack (and envs may import certify).
+    from envs.rollout import Episodes
+
+    return isinstance(returns, Episodes)
+
+
+def _explicit_sigma(sigma: float | None) -> float:
+    if sigma is None:
+        raise InvalidValueError(
+            "sigma is required with plain returns or counts (the smoothing noise std the episodes ran with); "
+            "pass the Episodes from envs.run to have it read and checked"
+        )
+    return _check_sigma(sigma)
+
+
+def _smoothed_returns(
+    returns: Sequence[float] | np.ndarray | Episodes, sigma: float | None
+) -> tuple[np.ndarray, float]:
+    """The returns to certify and the σ they were smoothed with, checked against what the episodes record."""
+    if not _is_episodes(returns):
+        return np.asarray(returns, dtype=np.float64).ravel(), _explicit_sigma(sigma)
+    if returns.attack is not None:
+        raise InvalidValueError(
+            f"these episodes ran under an attack ({returns.attack}); a smoothing certificate needs clean "
+            "smoothed episodes: run them with the defense and no attack"
+        )
+    defense = returns.defense
+    if defense is None or defense.sigma is None or defense.noise != RAW_FRAMES:
+        ran = "no defense" if defense is None else f"defense {defense.name}"
+        raise InvalidValueError(
+            f"these episodes ran without Gaussian smoothing ({ran}); certify episodes run with "
+            "defense=GaussianSmoothing(sigma)"
+        )
+    if sigma is not None and _check_sigma(sigma) != defense.sigma:
+        raise InvalidValueError(
+            f"sigma={float(sigma):g} differs from the noise these episodes were smoothed with "
+            f"(sigma={defense.sigma:g}); a certificate holds only for the sigma its episodes ran with: "
+            "leave sigma out or rerun the episodes"
+        )
+    return np.asarray(returns.returns, dtype=np.float64), defense.sigma
+
+
+def _check_budgets(budgets: Sequence[float] | np.ndarray | None) -> np.ndarray:
+    if budgets is None:
+        raise InvalidValueError("give the budgets to certify (total l2 norms over the episode, e.g. [0, 0.2, 0.4])")
     budgets = np.atleast_1d(np.asarray(budgets, dtype=np.float64))
     if budgets.size == 0:
         raise InvalidValueError("give at least one budget")
@@ -170,9 +224,9 @@ def _grid(low: float, high: float, resolution: float) -> np.ndarray:
 
 
 def reward_certificate(
-    returns: Sequence[float] | np.ndarray,
-    sigma: float,
-    budgets: Sequence[float] | np.ndarray,
+    returns: Sequence[float] | np.ndarray | Episodes,
+    sigma: float | None = None,
+    budgets: Sequence[float] | np.ndarray | None = None,
     alpha: float = 0.05,
     bound: str = "ell",
     low: float | None = None,
@@ -182,14 +236,18 @@ def reward_certificate(
     """Certified lower bounds on E[R] under attack, from clean smoothed episode returns.
 
     Args:
-        returns: returns of N episodes of the *smoothed* policy (noise σ) without attack.
-        sigma: the smoothing noise std (> 0), in the same units as the budgets.
-        budgets: total ℓ2 budgets B >= 0.
+        returns: the :class:`~envs.rollout.Episodes` of N clean episodes of the *smoothed* policy, or their
+            returns as an array (then ``sigma`` is required and nothing can check it).
+        sigma: the smoothing noise std (> 0), in the same units as the budgets. With Episodes it defaults
+            to the σ they were smoothed with, and any other σ is refused.
+        budgets: total ℓ2 budgets B >= 0 (required).
         alpha: 1 − confidence.
         bound: ``ell`` (default; simultaneous and variance-adaptive), ``dkw``, or ``clopper-pearson`` /
             ``hoeffding`` with Bonferroni over a fixed grid of thresholds ``low + k·resolution``.
-        low, high: the known range of returns (e.g. 0 and 200 for CartPole-v0). ``low`` defaults to the
-            smallest return, which is only right if no smaller return is possible: give it when known.
+        low, high: the known range of returns (e.g. 0 and 200 for CartPole-v0). With Episodes of an env
+            whose range rlcert knows (``envs.factory.known_return_range``) that range is the default;
+            otherwise ``low`` defaults to the smallest return, which is only right if no smaller return
+            is possible: give it when known.
         resolution: grid step for the Bonferroni bounds (1 for integer returns).
 
     Example:
@@ -197,12 +255,18 @@ def reward_certificate(
         >>> round(cert.at(0.0), 1), cert.at(0.2) < cert.at(0.0)
         (197.6, True)
     """
-    sigma = _check_sigma(sigma)
+    if _is_episodes(returns) and (low is None or high is None):
+        from envs.factory import known_return_range
+
+        known = known_return_range(returns.env)
+        if known is not None:
+            low = known[0] if low is None else low
+            high = known[1] if high is None else high
+    returns, sigma = _smoothed_returns(returns, sigma)
     budgets = _check_budgets(budgets)
     alpha = check_alpha(alpha)
     if bound not in BAND_METHODS:
         raise InvalidValueError(f"unknown bound {bound!r}; choose one of {', '.join(BAND_METHODS)}")
-    returns = np.asarray(returns, dtype=np.float64).ravel()
     if returns.size == 0 or not np.all(np.isfinite(returns)):
         raise InvalidValueError("returns must be a non-empty list of finite numbers")
     low = float(returns.min()) if low is None else float(low)
@@ -285,10 +349,41 @@ class BinaryCertificate:
 
 
 def binary_certificate(
-    successes: int, episodes: int, sigma: float, budgets: Sequence[float] | np.ndarray, alpha: float = 0.05
+    successes: int | Episodes,
+    episodes: int | None = None,
+    sigma: float | None = None,
+    budgets: Sequence[float] | np.ndarray | None = None,
+    alpha: float = 0.05,
+    *,
+    success_min_return: float | None = None,
 ) -> BinaryCertificate:
-    """Φ(Φ⁻¹(p̲) − B/σ) with p̲ the one-sided Clopper–Pearson bound on the clean success probability."""
-    sigma = _check_sigma(sigma)
+    """Φ(Φ⁻¹(p̲) − B/σ) with p̲ the one-sided Clopper–Pearson bound on the clean success probability.
+
+    Either counts (``successes`` of ``episodes``, with an explicit ``sigma``) or the
+    :class:`~envs.rollout.Episodes` of clean smoothed episodes as ``successes`` with
+    ``success_min_return`` (an episode succeeds when its return reaches it); σ is then read from the
+    episodes and any other σ is refused, as in :func:`reward_certificate`.
+    """
+    if _is_episodes(successes):
+        if episodes is not None:
+            raise InvalidValueError(
+                f"episodes={episodes!r} cannot apply: the episode count comes from the Episodes given"
+            )
+        if not (isinstance(success_min_return, (int, float, np.number)) and math.isfinite(success_min_return)):
+            raise InvalidValueError(
+                f"success_min_return must be a finite number with Episodes (an episode succeeds when its return "
+                f"reaches it), got {success_min_return!r}"
+            )
+        returns, sigma = _smoothed_returns(successes, sigma)
+        successes, episodes = int(np.sum(returns >= success_min_return)), returns.size
+    else:
+        if success_min_return is not None:
+            raise InvalidValueError(
+                "success_min_return applies to Episodes only; with counts, successes are already counted"
+            )
+        if episodes is None:
+            raise InvalidValueError("episodes (the number of episodes the successes are out of) is required")
+        sigma = _explicit_sigma(sigma)
     budgets = _check_budgets(budgets)
     alpha = check_alpha(alpha)
     p_lower = float(clopper_pearson_lower(successes, episodes, alpha))
@@ -299,23 +394,23 @@ def binary_certificate(
 
 
 def percentile_certificate(
-    returns: Sequence[float] | np.ndarray,
-    sigma: float,
-    budgets: Sequence[float] | np.ndarray,
+    returns: Sequence[float] | np.ndarray | Episodes,
+    sigma: float | None = None,
+    budgets: Sequence[float] | np.ndarray | None = None,
     probability: float = 0.5,
     alpha: float = 0.05,
     bound: str = "ell",
 ) -> np.ndarray:
     """For each budget, the largest observed return v with certified P(R_attacked >= v) >= ``probability``.
 
-    ``probability = 0.5`` certifies the attacked median; NaN where nothing can be certified.
+    ``probability = 0.5`` certifies the attacked median; NaN where nothing can be certified. ``returns``
+    and ``sigma`` as in :func:`reward_certificate` (Episodes carry their σ).
     """
-    sigma = _check_sigma(sigma)
+    returns, sigma = _smoothed_returns(returns, sigma)
     budgets = _check_budgets(budgets)
     alpha = check_alpha(alpha)
     if not 0 < probability < 1:
         raise InvalidValueError(f"probability must lie strictly between 0 and 1, got {probability!r}")
-    returns = np.asarray(returns, dtype=np.float64)
     if bound not in ("ell", "dkw"):
         raise InvalidValueError("the percentile form needs a band over all thresholds: bound must be 'ell' or 'dkw'")
     thresholds = np.unique(returns)

@@ -8,7 +8,10 @@ Two implementations behind one small interface:
   registered (``vector_entry_point``: CartPole), stepping every slot in a few numpy operations.
 
 Each slot runs exactly one episode per chunk (no auto-reset), so which episode ran where depends only
-on the chunk, never on timing.
+on the chunk, never on timing. Both backends seed slot ``i`` the same way (:meth:`BatchedEnv.slot_seeds`):
+it starts from the state a single env reset with that slot's seed starts from, so a probe that moves
+CartPole from the array backend to the serial one still meets the baseline's initial states, and a
+stress test compares the same episodes with and without the probe.
 """
 
 from __future__ import annotations
@@ -33,9 +36,14 @@ class BatchedEnv(abc.ABC):
     frame_space: gym.spaces.Box
     action_space: gym.Space
 
+    @staticmethod
+    def slot_seeds(seed: int, num_envs: int) -> np.ndarray:
+        """The ``reset(seed=...)`` each slot's env gets for a batch seed, whatever the backend."""
+        return np.random.SeedSequence(seed).generate_state(num_envs)
+
     @abc.abstractmethod
     def reset(self, seed: int) -> np.ndarray:
-        """Start one episode per slot; all randomness derives from ``seed``."""
+        """Start one episode per slot; slot ``i`` starts as a single env reset with ``slot_seeds(seed)[i]``."""
 
     @abc.abstractmethod
     def step(
@@ -62,11 +70,6 @@ class SerialBatchedEnv(BatchedEnv):
         self.action_space = self.envs[0].action_space
         self._discrete = isinstance(self.action_space, gym.spaces.Discrete)
         self._frames = np.zeros((num_envs, *self.frame_space.shape), dtype=np.float32)
-
-    @staticmethod
-    def slot_seeds(seed: int, num_envs: int) -> np.ndarray:
-        """The ``reset(seed=...)`` each slot's env gets for a batch seed."""
-        return np.random.SeedSequence(seed).generate_state(num_envs)
 
     def reset(self, seed: int) -> np.ndarray:
         slot_seeds = self.slot_seeds(seed, self.num_envs)
@@ -100,8 +103,12 @@ class SerialBatchedEnv(BatchedEnv):
 class NumpyBatchedEnv(BatchedEnv):
     """gymnasium's array implementation of an env (its registered ``vector_entry_point``).
 
-    Finished slots keep being stepped by the vector env (it auto-resets them) but are masked out by
-    the engine, so their later transitions never count.
+    The vector env draws every slot's start from one generator of its own; instead each slot starts
+    from the state of a single env reset with the slot's seed (written into the vector env's state),
+    so this backend and :class:`SerialBatchedEnv` play identical episodes. The dynamics are the same
+    float64 operations elementwise, so the episodes stay bit-identical (tested). Finished slots keep
+    being stepped by the vector env (it auto-resets them) but are masked out by the engine, so their
+    later transitions never count.
     """
 
     def __init__(self, spec: EnvSpec, num_envs: int):
@@ -109,13 +116,22 @@ class NumpyBatchedEnv(BatchedEnv):
         if spec.max_steps is not None:
             kwargs["max_episode_steps"] = spec.max_steps
         self.vec = gym.make_vec(spec.gym_id, num_envs=num_envs, vectorization_mode="vector_entry_point", **kwargs)
+        # One single env, reset once per slot seed, tells each slot where to start.
+        self.starts = make_raw_env(spec)
         self.num_envs = num_envs
         self.frame_space = self.vec.single_observation_space
         self.action_space = self.vec.single_action_space
 
     def reset(self, seed: int) -> np.ndarray:
-        frames, _ = self.vec.reset(seed=int(np.random.SeedSequence(seed).generate_state(1)[0]))
-        return np.asarray(frames, dtype=np.float32)
+        slot_seeds = self.slot_seeds(seed, self.num_envs)
+        frames = np.zeros((self.num_envs, *self.frame_space.shape), dtype=np.float32)
+        states = []
+        for i, slot_seed in enumerate(slot_seeds):
+            frames[i], _ = self.starts.reset(seed=int(slot_seed))
+            states.append(np.asarray(self.starts.unwrapped.state, dtype=np.float64))
+        self.vec.reset(seed=int(slot_seeds[0]))  # zeroes the step counters; the start states come next
+        self.vec.unwrapped.state = np.stack(states, axis=1)
+        return frames
 
     def step(self, actions, active):
         frames, rewards, terminated, truncated, info = self.vec.step(np.asarray(actions))
@@ -130,6 +146,12 @@ class NumpyBatchedEnv(BatchedEnv):
 
     def close(self) -> None:
         self.vec.close()
+        self.starts.close()
+
+
+# Array implementations whose per-slot start state NumpyBatchedEnv can take from a single env (``.state``,
+# one column per slot). Only gymnasium's numpy ones: the phys2d implementations need jax.
+_START_STATE_FROM_SINGLE_ENV = ("gymnasium.envs.classic_control.cartpole:CartPoleVectorEnv",)
 
 
 def numpy_batchable(spec: EnvSpec, probe: ProbeFactory | None) -> bool:
@@ -137,8 +159,7 @@ def numpy_batchable(spec: EnvSpec, probe: ProbeFactory | None) -> bool:
     registered = gym.registry[spec.gym_id]
     return (
         probe is None
-        # Only gymnasium's numpy classic-control implementations: the phys2d ones need jax.
-        and str(registered.vector_entry_point or "").startswith("gymnasium.envs.classic_control")
+        and str(registered.vector_entry_point or "") in _START_STATE_FROM_SINGLE_ENV
         and not spec.atari
         and not spec.one_round
         and not registered.additional_wrappers

@@ -19,6 +19,7 @@ engine stacks frames itself, and :func:`make_env` adds the identical stacking fo
 from __future__ import annotations
 
 import difflib
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -27,6 +28,7 @@ from urllib.parse import parse_qsl
 
 import gymnasium as gym
 import numpy as np
+from gymnasium.envs.registration import load_env_creator
 
 from envs.wrappers import EndOnFirstNonzeroReward
 from reports.errors import InvalidValueError
@@ -148,6 +150,26 @@ def _parse_value(key: str, raw: str) -> Any:
     return {"true": True, "false": False}.get(raw.lower(), raw)
 
 
+def _check_env_options(gym_id: str, options: dict[str, Any]) -> None:
+    """Refuse query options the env's constructor does not take, before any env is built (a typo would
+    otherwise surface as a TypeError deep inside gymnasium, or not at all)."""
+    if not options:
+        return
+    entry_point = gym.registry[gym_id].entry_point
+    creator = load_env_creator(entry_point) if isinstance(entry_point, str) else entry_point
+    try:
+        parameters = inspect.signature(creator).parameters
+    except (TypeError, ValueError):  # a builtin or C extension without a signature: let gymnasium judge
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return
+    accepted = [name for name, p in parameters.items() if p.kind is not inspect.Parameter.VAR_POSITIONAL]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        valid = sorted({*accepted, *_BOOL_OPTIONS, *_INT_OPTIONS} - {"self", "render_mode"})
+        raise UnknownEnvError(f"env {gym_id!r} has no option {unknown[0]!r}; its options: {', '.join(valid)}")
+
+
 def resolve_env_spec(spec: str | EnvSpec) -> EnvSpec:
     """Turn a spec string into an :class:`EnvSpec`; unknown names fail with the closest valid ones."""
     if isinstance(spec, EnvSpec):
@@ -174,6 +196,7 @@ def resolve_env_spec(spec: str | EnvSpec) -> EnvSpec:
     stack = options.pop("stack", 4 if atari else 1)
     max_steps = options.pop("max_steps", None)
     one_round = options.pop("one_round", False)
+    _check_env_options(gym_id, options)
     kwargs = tuple(sorted(options.items()))
     if preset_name is not None and query == PRESETS[preset_name][0].partition("?")[2]:
         name = preset_name

@@ -5,6 +5,9 @@ STORI (Barsainyan et al. 2025, arXiv 2509.01793, §3) defines five kinds of envi
 stochasticity for Atari; these are the ones whose meaning does not depend on the game, written so
 they also apply to classic-control and other vector-observation envs. The Atari-specific RAM events
 and screen masks are in ``envs.stori``.
+
+Every probe here draws from a generator of its own (see :class:`attacks.base.Probe`), never from the env's: a probe
+at zero severity leaves the episode bit-identical to the bare env's, so a stress test is paired.
 """
 
 from __future__ import annotations
@@ -15,10 +18,17 @@ from typing import Any, SupportsFloat
 import gymnasium as gym
 import numpy as np
 
-from attacks.base import Probe
+from attacks.base import Probe, probes_below
 from reports.errors import InvalidValueError, UnsupportedInputError
 
-__all__ = ["RandomActionExecution", "StickyActions", "ObservationNoise", "FeatureDropout", "ConceptDrift"]
+__all__ = [
+    "RandomActionExecution",
+    "StickyActions",
+    "ObservationNoise",
+    "FeatureDropout",
+    "ConceptDrift",
+    "probes_below",
+]
 
 
 def check_probability(name: str, value: Any) -> float:
@@ -90,7 +100,11 @@ class RandomActionExecution(Probe):
 class StickyActions(Probe):
     """Classic sticky actions (Machado et al. 2018, §5.2): with probability ``p`` the previous action is
     repeated instead of the chosen one, once per emulator frame on an ALE game (``per="frame"``, the
-    ALE v5 default p = 0.25) or per agent step elsewhere. The comparison point for STORI type 1."""
+    ALE v5 default p = 0.25) or per agent step elsewhere. The comparison point for STORI type 1.
+
+    The first step of an episode always runs the chosen action (no draw), as gymnasium's
+    ``StickyAction`` does: there is no previous action of this episode to repeat.
+    """
 
     def __init__(self, env: gym.Env, p: float = 0.25, per: str = "step"):
         self.validate(p=p, per=per)
@@ -98,7 +112,7 @@ class StickyActions(Probe):
         super().__init__(env, p=p, per=per)
         self.p = float(p)
         self.per = per
-        self._previous = 0
+        self._previous: Any = None
 
     @classmethod
     def validate(cls, p: float = 0.25, per: str = "step") -> None:
@@ -109,12 +123,12 @@ class StickyActions(Probe):
         return "emulator" if per == "frame" else "agent"
 
     def reset(self, **kwargs: Any):
-        self._previous = 0  # NOOP, as the ALE does after a reset
-        return self.env.reset(**kwargs)
+        self._previous = None
+        return super().reset(**kwargs)
 
     def step(self, action: Any):
         executed = action
-        if self.enabled and self.np_random.random() < self.p:
+        if self._previous is not None and self.enabled and self.np_random.random() < self.p:
             executed = self._previous
         self._previous = executed
         obs, reward, terminated, truncated, info = self.env.step(executed)
@@ -146,7 +160,7 @@ class ObservationNoise(Probe):
         return noisy.astype(np.asarray(obs).dtype)
 
     def reset(self, **kwargs: Any):
-        obs, info = self.env.reset(**kwargs)
+        obs, info = super().reset(**kwargs)
         return self._perturb(obs), info
 
     def step(self, action: Any):
@@ -191,7 +205,7 @@ class FeatureDropout(Probe):
         return masked.reshape(np.shape(obs))
 
     def reset(self, **kwargs: Any):
-        obs, info = self.env.reset(**kwargs)
+        obs, info = super().reset(**kwargs)
         obs = self._perturb(obs)
         return obs, {**info, "hidden_features": self._hidden}
 
@@ -213,7 +227,7 @@ class ConceptDrift(Probe):
         self.validate(after=after, mode=mode)
         super().__init__(env, after=after, mode=mode)
         self.after, self.mode = int(after), mode
-        self.controlled = self._probes_below(env)
+        self.controlled = probes_below(env)
         if not self.controlled:
             raise InvalidValueError("ConceptDrift needs a secondary concept: put another probe below it in the stack")
         self._steps, self._concept = 0, 1
@@ -224,17 +238,6 @@ class ConceptDrift(Probe):
             raise InvalidValueError(f"after must be a positive number of agent steps, got {after!r}")
         if mode not in ("sudden", "cyclic"):
             raise InvalidValueError(f"mode must be 'sudden' or 'cyclic', got {mode!r}")
-
-    @staticmethod
-    def _probes_below(env: gym.Env) -> list[Probe]:
-        found, current = [], env
-        while True:
-            if isinstance(current, Probe):
-                found.append(current)
-            inner = getattr(current, "env", None)
-            if inner is None or inner is current:
-                return found
-            current = inner
 
     def _secondary_active(self) -> bool:
         if self.mode == "sudden":
@@ -250,7 +253,7 @@ class ConceptDrift(Probe):
     def reset(self, **kwargs: Any):
         self._steps = 0
         self._concept = self._switch()
-        obs, info = self.env.reset(**kwargs)
+        obs, info = super().reset(**kwargs)
         return obs, {**info, "concept": self._concept}
 
     def step(self, action: Any):

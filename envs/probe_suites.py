@@ -21,6 +21,10 @@ sweeps and the values, and optionally a concept drift that switches the probe on
     values = [100, 500]
     drift = { mode = "sudden" }   # the severity is then the drift's switch time
 
+Those are all the keys there are (``SUITE_KEYS``, ``SWEEP_KEYS``, and the probe's own parameters in
+``params``); any other, a severity that is no parameter of the probe, or a value of the wrong type is
+refused with its line before any episode runs.
+
 The built-in ``stori`` suite follows the paper's profiles for the four STORI games (Barsainyan et al.
 2025: type 1 at p = 0.3, the type 2.1 and 3.2 modes of REFERENCE §3), with sweeps around them, and a
 generic suite (random actions, sensor noise, feature dropout, drift) for any other env; ``stori-paper``
@@ -29,7 +33,10 @@ runs only the paper's own profiles, one setting each.
 
 from __future__ import annotations
 
+import math
+import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +44,7 @@ from typing import Any
 from attacks.base import Probe
 from envs.factory import EnvSpec, resolve_env_spec
 from envs.generic_probes import ConceptDrift, FeatureDropout, ObservationNoise, RandomActionExecution, StickyActions
-from envs.probes import ProbeStack
+from envs.probes import ProbeParameterError, ProbeStack, probe_parameters
 from envs.stress import ProbeSetting
 from reports.errors import InvalidValueError
 
@@ -51,6 +58,8 @@ __all__ = [
     "probe_classes",
     "parse_probe_stack",
     "load_suite",
+    "SUITE_KEYS",
+    "SWEEP_KEYS",
     "builtin_suite",
     "suite_settings",
     "stori_paper_settings",
@@ -120,7 +129,7 @@ class Sweep:
         settings = []
         for value in self.values:
             if self.drift is not None and self.severity == "after":
-                stack = ProbeStack.of(cls, **self.params).then(ConceptDrift, **{**self.drift, "after": int(value)})
+                stack = ProbeStack.of(cls, **self.params).then(ConceptDrift, **{**self.drift, "after": value})
             else:
                 stack = ProbeStack.of(cls, **{**self.params, self.severity: value})
                 if self.drift is not None:
@@ -133,27 +142,248 @@ def suite_settings(sweeps: list[Sweep]) -> list[ProbeSetting]:
     return [setting for sweep in sweeps for setting in sweep.settings()]
 
 
+SUITE_KEYS = {
+    "sweep": "the [[sweep]] tables",
+    "tolerance": "largest acceptable relative drop",
+    "episodes": "episodes per setting",
+    "floor": "the game's lowest return",
+}
+"""The keys a suite file may have at its top level; any other is a typo, refused with its line."""
+
+SWEEP_KEYS = ("name", "probe", "params", "severity", "values", "drift")
+"""The keys of one ``[[sweep]]``."""
+
+
+class _KeyLines:
+    """The line of every key of a TOML document, by its path (array-of-tables entries by their index).
+
+    ``tomllib`` keeps no positions, so an unknown key could not be shown where it was typed. The document
+    has already parsed, so this scanner only needs to follow valid TOML: table headers, dotted and quoted
+    keys, inline tables, arrays (over several lines too), strings of all four kinds and comments.
+    """
+
+    _BARE = re.compile(r"[A-Za-z0-9_-]+")
+
+    def __init__(self, text: str) -> None:
+        self.text, self.pos = text, 0
+        self.lines: dict[tuple[Any, ...], int] = {}
+        self._tables_in_array: dict[tuple[Any, ...], int] = {}
+        table: tuple[Any, ...] = ()
+        while self._skip(newlines=True) < len(text):
+            if text.startswith("[[", self.pos):
+                line, key = self._line(), self._header(2)
+                array = self._resolve(key[:-1]) + key[-1:]
+                self.lines.setdefault(array, line)
+                table = (*array, self._tables_in_array.get(array, 0))
+                self._tables_in_array[array] = table[-1] + 1
+                self.lines[table] = line
+            elif text.startswith("[", self.pos):
+                line, key = self._line(), self._header(1)
+                table = self._resolve(key)
+                self.lines.setdefault(table, line)
+            else:
+                self._pair(table)
+
+    def line(self, path: tuple[Any, ...]) -> int:
+        """The line of ``path``, else of its nearest enclosing table that has one (1: the document)."""
+        while path and path not in self.lines:
+            path = path[:-1]
+        return self.lines.get(path, 1)
+
+    def _line(self) -> int:
+        return self.text.count("\n", 0, self.pos) + 1
+
+    def _skip(self, newlines: bool) -> int:
+        text = self.text
+        while self.pos < len(text):
+            char = text[self.pos]
+            if char in " \t" or (newlines and char in "\r\n"):
+                self.pos += 1
+            elif char == "#":
+                end = text.find("\n", self.pos)
+                self.pos = len(text) if end < 0 else end
+            else:
+                break
+        return self.pos
+
+    def _resolve(self, key: tuple[str, ...]) -> tuple[Any, ...]:
+        # ``[sweep.params]`` after ``[[sweep]]`` belongs to the latest sweep.
+        path: tuple[Any, ...] = ()
+        for part in key:
+            path = (*path, part)
+            if path in self._tables_in_array:
+                path = (*path, self._tables_in_array[path] - 1)
+        return path
+
+    def _header(self, brackets: int) -> tuple[str, ...]:
+        self.pos += brackets
+        key = self._key()
+        self._skip(newlines=False)
+        self.pos += brackets
+        return key
+
+    def _key(self) -> tuple[str, ...]:
+        parts = []
+        while True:
+            self._skip(newlines=False)
+            if self.text[self.pos] in "\"'":
+                start = self.pos
+                self._string()
+                parts.append(tomllib.loads(f"k = {self.text[start : self.pos]}")["k"])  # tomllib decodes escapes
+            else:
+                match = self._BARE.match(self.text, self.pos)
+                parts.append(match.group())
+                self.pos = match.end()
+            self._skip(newlines=False)
+            if self.text[self.pos] != ".":
+                return tuple(parts)
+            self.pos += 1
+
+    def _pair(self, table: tuple[Any, ...]) -> None:
+        line, key = self._line(), self._key()
+        for end in range(1, len(key) + 1):  # a dotted key a.b = 1 defines a and a.b on this line
+            self.lines.setdefault((*table, *key[:end]), line)
+        self._skip(newlines=False)
+        self.pos += 1  # "="
+        self._skip(newlines=False)
+        self._value((*table, *key))
+
+    def _string(self) -> None:
+        text, quote = self.text, self.text[self.pos]
+        if text.startswith(quote * 3, self.pos):
+            self.pos += 3
+            while not text.startswith(quote * 3, self.pos):
+                self.pos += 2 if quote == '"' and text[self.pos] == "\\" else 1
+            self.pos += 3
+            while self.pos < len(text) and text[self.pos] == quote:  # up to two quotes may end the content
+                self.pos += 1
+            return
+        self.pos += 1
+        while text[self.pos] != quote:
+            self.pos += 2 if quote == '"' and text[self.pos] == "\\" else 1
+        self.pos += 1
+
+    def _value(self, path: tuple[Any, ...]) -> None:
+        text = self.text
+        char = text[self.pos]
+        if char in "\"'":
+            self._string()
+        elif char == "{":
+            self.pos += 1
+            while self._skip(newlines=True) < len(text) and text[self.pos] != "}":
+                if text[self.pos] == ",":
+                    self.pos += 1
+                else:
+                    self._pair(path)
+            self.pos += 1
+        elif char == "[":
+            self.pos += 1
+            index = 0
+            while self._skip(newlines=True) < len(text) and text[self.pos] != "]":
+                if text[self.pos] == ",":
+                    self.pos += 1
+                else:
+                    self._value((*path, index))
+                    index += 1
+            self.pos += 1
+        else:  # a number, boolean or date: up to the next delimiter
+            while self.pos < len(text) and text[self.pos] not in ",]}#\r\n":
+                self.pos += 1
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def load_suite(path: str | Path) -> tuple[list[Sweep], dict[str, Any]]:
-    """Sweeps and top-level defaults (tolerance, episodes, floor, ...) from a TOML suite file."""
+    """Sweeps and top-level defaults (tolerance, episodes, floor) from a TOML suite file.
+
+    Every key is checked before any episode runs: an unknown one (at the top, in a sweep, in its params or
+    drift), a severity that is no parameter of the probe, a value of the wrong type is an InvalidValueError
+    that starts ``FILE:LINE:`` and names the valid keys, so a typo never runs with the defaults.
+    """
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text())
+        text = path.read_text()
+        data = tomllib.loads(text)
     except FileNotFoundError:
         raise InvalidValueError(f"probe suite {str(path)!r} does not exist") from None
     except tomllib.TOMLDecodeError as error:
         raise InvalidValueError(f"probe suite {str(path)!r} is not valid TOML: {error}") from None
-    sweeps = []
-    for index, entry in enumerate(data.pop("sweep", [])):
-        missing = [key for key in ("probe", "severity", "values") if key not in entry]
-        if missing:
-            raise InvalidValueError(f"{path}: sweep {index + 1} lacks {', '.join(missing)}")
-        sweeps.append(Sweep(entry.get("name", entry["probe"]), entry["probe"], entry["severity"],
-                            tuple(entry["values"]), dict(entry.get("params", {})), entry.get("drift")))  # fmt: skip
+    except UnicodeDecodeError:
+        raise InvalidValueError(f"probe suite {str(path)!r} is not a UTF-8 text file") from None
+    key_lines = _KeyLines(text)
+
+    def refuse(message: str, *where: Any) -> InvalidValueError:
+        return InvalidValueError(f"{path}:{key_lines.line(where)}: {message}")
+
+    for key in data:
+        if key not in SUITE_KEYS:
+            raise refuse(f"unknown key {key!r}; valid keys: {', '.join(sorted(SUITE_KEYS))}", key)
+    defaults = {key: value for key, value in data.items() if key != "sweep"}
+    if "tolerance" in defaults and not (_is_number(defaults["tolerance"]) and defaults["tolerance"] >= 0):
+        raise refuse(f"tolerance must be a relative drop >= 0 (0.2 = 20 %), got {defaults['tolerance']!r}", "tolerance")
+    episodes = defaults.get("episodes", 1)
+    if not (isinstance(episodes, int) and not isinstance(episodes, bool) and episodes >= 1):
+        raise refuse(f"episodes must be a whole number of episodes >= 1, got {episodes!r}", "episodes")
+    if "floor" in defaults and not _is_number(defaults["floor"]):
+        raise refuse(f"floor must be a finite number (the game's lowest return), got {defaults['floor']!r}", "floor")
+    entries = data.get("sweep", [])
+    if not (isinstance(entries, list) and all(isinstance(entry, dict) for entry in entries)):
+        raise refuse("sweep must be an array of tables, each starting with [[sweep]]", "sweep")
+    sweeps = [_sweep(entry, ("sweep", index), refuse) for index, entry in enumerate(entries)]
     if not sweeps:
         raise InvalidValueError(f"{path}: no [[sweep]] entries")
-    for sweep in sweeps:
-        sweep.settings()  # validate every probe now, before any episode runs
-    return sweeps, data
+    return sweeps, defaults
+
+
+def _sweep(entry: dict[str, Any], where: tuple[Any, ...], refuse: Callable[..., InvalidValueError]) -> Sweep:
+    """One ``[[sweep]]`` table as a Sweep, with every stack it expands to built (so validated) now."""
+    number = where[-1] + 1
+    for key in entry:
+        if key not in SWEEP_KEYS:
+            raise refuse(f"unknown key {key!r} in sweep {number}; valid keys: {', '.join(sorted(SWEEP_KEYS))}",
+                         *where, key)  # fmt: skip
+    missing = [key for key in ("probe", "severity", "values") if key not in entry]
+    if missing:
+        raise refuse(f"sweep {number} lacks {', '.join(missing)}", *where)
+    for key, kind in (("name", str), ("probe", str), ("severity", str), ("params", dict), ("drift", dict)):
+        if key in entry and not isinstance(entry[key], kind):
+            wanted = "a string" if kind is str else "a table such as { p = 0.1 }"
+            raise refuse(f"{key} of sweep {number} must be {wanted}, got {entry[key]!r}", *where, key)
+    values = entry["values"]
+    if not (isinstance(values, list) and values and all(_is_number(value) for value in values)):
+        raise refuse(f"values of sweep {number} must be a list of numbers, got {values!r}", *where, "values")
+    try:
+        probe = _probe_class(entry["probe"])
+    except InvalidValueError as error:
+        raise refuse(str(error), *where, "probe") from None
+    name, severity = entry.get("name", entry["probe"]), entry["severity"]
+    params, drift = dict(entry.get("params", {})), entry.get("drift")
+    sweeps_drift = drift is not None and severity == "after"
+    parameters = probe_parameters(ConceptDrift if sweeps_drift else probe)
+    if parameters is not None and severity not in parameters:
+        raise refuse(f"severity {severity!r} of sweep {number} is not a parameter of {probe.__name__}; its "
+                     f"parameters: {', '.join(parameters)}", *where, "severity")  # fmt: skip
+    # A value the severity sweep overwrites would be silently ignored: refuse it where it was written.
+    overwritten = ("drift", "after") if sweeps_drift else ("params", severity)
+    if overwritten[1] in entry.get(overwritten[0], {}):
+        raise refuse(f"{severity!r} of sweep {number} is its severity; it cannot also be in {overwritten[0]}",
+                     *where, *overwritten)  # fmt: skip
+    sweep = Sweep(name, entry["probe"], severity, tuple(values), params, drift)
+    try:
+        sweep.settings()
+    except ProbeParameterError as error:
+        if error.probe is (ConceptDrift if sweeps_drift else probe) and error.parameter == severity:
+            location: tuple[str, ...] = ("values",)
+        elif error.probe is ConceptDrift and drift is not None and probe is not ConceptDrift:
+            location = ("drift", error.parameter)
+        else:
+            location = ("params", error.parameter)
+        raise refuse(f"sweep {number} ({name!r}): {error}", *where, *location) from None
+    except InvalidValueError as error:
+        raise refuse(f"sweep {number} ({name!r}): {error}", *where) from None
+    return sweep
 
 
 STORI_GAMES = ("breakout", "boxing", "gopher", "bankheist")

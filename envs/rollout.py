@@ -12,6 +12,9 @@ Per step the engine does, for all running episodes at once::
     raw frame ─► attack.perturb ─► defense.transform_frames ─► frame stack ─► policy.act ─► env.step
 
 (``policy.sample`` in place of ``policy.act`` when ``actions='sampled'``.)
+
+The :class:`Episodes` a run returns record the defense (with its noise σ), attack and probe stack that
+produced them, so a certificate can refuse episodes that do not fit it (``certify.reward``).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import gymnasium as gym
 import numpy as np
 
 from attacks.base import Attack, Defense, Policy
+from attacks.smoothing import DefenseRecord
 from envs.batched import make_batched_env
 from envs.checkpoint import ChunkCheckpoint
 from envs.executors import Executor, InProcessExecutor
@@ -107,6 +111,13 @@ class Episodes:
     None where a resumed run's checkpoint predates this record."""
     actions: str = "greedy"
     """How actions were chosen: ``greedy`` or ``sampled`` from the policy's own distribution."""
+    defense: DefenseRecord | None = None
+    """The defense the episodes ran under (name, noise σ, where the noise was drawn); None: undefended.
+    A smoothing certificate checks its σ against this (``certify.reward``)."""
+    attack: str | None = None
+    """The attack the episodes ran under (its repr); None: clean episodes."""
+    probe: str | None = None
+    """The probe stack the env ran under (its label); None: the bare env."""
 
     def __post_init__(self) -> None:
         for arr in (self.returns, self.lengths, self.costs, self.cut):
@@ -339,7 +350,7 @@ def run(
         checkpoint = ChunkCheckpoint(checkpoint_dir, _run_fingerprint(policy, spec, episodes, tasks[0], chunk_size))
     results: dict[int, ChunkResult] = {}
     if checkpoint is not None:
-        results.update({i: r for i in range(len(tasks)) if (r := checkpoint.load(i)) is not None})
+        results.update({i: r for i in range(len(tasks)) if (r := checkpoint.load(i, sizes[i])) is not None})
     pending = [i for i in range(len(tasks)) if i not in results]
 
     start = time.perf_counter()
@@ -365,7 +376,16 @@ def run(
         wall_time_s=time.perf_counter() - start,
         cut=None if any(r.cut is None for r in ordered) else np.concatenate([r.cut for r in ordered]),
         actions=actions,
+        defense=None if defense is None else _defense_record(defense),
+        attack=None if attack is None else repr(attack),
+        probe=None if probe is None else getattr(probe, "label", repr(probe)),
     )
+
+
+def _defense_record(defense: Defense) -> DefenseRecord:
+    """``defense.describe()``, or a record of its name alone for a defense that adds no noise it can name."""
+    describe = getattr(defense, "describe", None)
+    return describe() if describe is not None else DefenseRecord(type(defense).__name__)
 
 
 def _run_fingerprint(policy: Policy, spec: EnvSpec, episodes: int, task: ChunkTask, chunk_size: int) -> dict:

@@ -12,8 +12,9 @@ import numpy as np
 
 __all__ = ["child_seed", "SUB_RUN"]
 
-# Sub-run keys start with this tag, so they never equal a chunk's key ``(chunk_index,)``.
-SUB_RUN = 0x5EED
+# Sub-run keys are ``(SUB_RUN, k)``: a chunk's key is ``(chunk_index,)`` and its streams' keys are
+# ``(chunk_index, j)``, and no run reaches 2**64 - 0x5EED chunks, so no sub-run key is ever a chunk's.
+SUB_RUN = 2**64 - 0x5EED
 
 
 def child_seed(seed: int, *spawn_key: int) -> int:

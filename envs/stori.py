@@ -8,7 +8,7 @@ rectangles) are in ``envs.stori_games``, the event rules in ``envs.stori_events`
 types 1 and 2.2 are in ``envs.generic_probes``; :func:`stori_profiles` puts the paper's per-game
 profiles together.
 
-Unlike STORI, every random draw comes from the env's seeded generator (``np_random``), so the same
+Unlike STORI, every random draw comes from the probe's own seeded generator (``np_random``), so the same
 seed reproduces the same perturbed episode.
 """
 
@@ -163,7 +163,7 @@ class RandomEvents(Probe):
         self.events_this_episode += 1
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        obs, info = self.env.reset(seed=seed, options=options)
+        obs, info = super().reset(seed=seed, options=options)
         self.episode, self.events_this_episode, self.owed_reward = {}, 0, 0.0
         if self.rule.on_reset is not None:
             self.rule.on_reset(self)
@@ -387,7 +387,7 @@ class MissingStateVariables(Probe):
         return hidden, {"observation_altered": True, "hidden_pixels": mask}
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        obs, info = self.env.reset(seed=seed, options=options)
+        obs, info = super().reset(seed=seed, options=options)
         obs, hidden = self._hide_part(obs)
         return obs, {**info, **hidden}
 

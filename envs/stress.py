@@ -3,10 +3,11 @@ against the unperturbed baseline.
 
 Every setting runs through the rollout engine with the run's seed, so a perturbed run starts from the
 same initial states as the baseline (common random numbers): the per-episode returns are paired, and
-the relative drop 1 − mean(P)/mean(B) gets a delta-method confidence interval from the paired ratio
-estimator (Cochran, *Sampling Techniques*, 3rd ed., §6.4). All figures are ``empirical``: what the
-probed episodes showed, never a bound. A setting passes when the whole interval lies within the
-user's tolerance, fails when all of it lies beyond, and is inconclusive otherwise (run more episodes).
+the relative drop 1 − mean(P)/mean(B) gets a Student-t confidence interval on the linearised residuals
+of the paired ratio estimator (Cochran, *Sampling Techniques*, 3rd ed., §6.4), see :func:`relative_drop`.
+All figures are ``empirical``: what the probed episodes showed, never a bound. A setting passes when the
+whole interval lies within the user's tolerance, fails when all of it lies beyond, and is inconclusive
+otherwise (run more episodes); below :func:`verdict_min_episodes` episodes it gets no verdict at all.
 
 Unlike STORI (Barsainyan et al. 2025), which trains agents *in* the perturbed env, this measures a fixed
 policy zero-shot: how much the stochasticity it never saw costs it.
@@ -29,7 +30,23 @@ from envs.rollout import Episodes, run
 from reports.errors import InvalidValueError
 from reports.findings import Finding
 
-__all__ = ["ProbeSetting", "SettingResult", "StressReport", "relative_drop", "stress_test"]
+__all__ = [
+    "ProbeSetting",
+    "SettingResult",
+    "StressReport",
+    "TOO_FEW_EPISODES",
+    "VERDICTS",
+    "relative_drop",
+    "verdict_min_episodes",
+    "drop_verdict",
+    "stress_test",
+]
+
+TOO_FEW_EPISODES = "too few episodes"
+"""The verdict of a setting with fewer episodes than :func:`verdict_min_episodes` asks for: none."""
+
+VERDICTS = ("pass", "fail", "inconclusive", TOO_FEW_EPISODES)
+"""Every verdict a setting can get."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +71,8 @@ class SettingResult:
     drop_low: float
     drop_high: float
     verdict: str
-    """'pass', 'fail' or 'inconclusive' against the tolerance."""
+    """'pass', 'fail' or 'inconclusive' against the tolerance, or 'too few episodes' (no verdict: fewer
+    than ``verdict_min_episodes(confidence)`` paired episodes)."""
     episodes: int
     cut_episodes: int | None = None
     """Episodes the env's step limit ended rather than the game (a stalled policy; None: not recorded)."""
@@ -78,7 +96,14 @@ class StressReport:
 
     @property
     def passed(self) -> bool:
-        return all(result.verdict == "pass" for result in self.results)
+        """True only when every setting passed; a failed, inconclusive or undecided (too few episodes)
+        setting makes it False — a run too small for verdicts never reads as passed."""
+        return bool(self.results) and all(result.verdict == "pass" for result in self.results)
+
+    @property
+    def min_episodes_for_verdict(self) -> int:
+        """The fewest paired episodes that get a pass/fail verdict at this report's confidence."""
+        return verdict_min_episodes(self.confidence)
 
     def findings(self) -> list[Finding]:
         common = {"policy": self.policy, "env": self.env, "episodes": self.episodes, "seed": self.seed,
@@ -102,6 +127,7 @@ class StressReport:
                 "stderr_return": result.stderr_return,
                 "tolerance": self.tolerance,
                 "verdict": result.verdict,
+                "min_episodes_for_verdict": self.min_episodes_for_verdict,
                 "cut_episodes": result.cut_episodes,
             }
             findings.append(
@@ -113,7 +139,7 @@ class StressReport:
                     interval=(result.drop_low, result.drop_high),
                     params=params,
                     seed=self.seed,
-                    method="paired ratio estimator, delta-method interval",
+                    method="paired ratio estimator, Student-t interval on its linearised residuals",
                 )
             )
         return findings
@@ -122,15 +148,32 @@ class StressReport:
 def relative_drop(
     baseline: np.ndarray, perturbed: np.ndarray, floor: float = 0.0, confidence: float = 0.95
 ) -> tuple[float, float, float]:
-    """(drop, low, high): 1 − (mean(P) − floor)/(mean(B) − floor) and its paired delta-method interval.
+    """(drop, low, high): 1 − (mean(P) − floor)/(mean(B) − floor) and its paired confidence interval.
 
     ``floor`` is the worst score the game allows (0 for most; −21 for a full game of Pong), so a drop of
     1 means "as bad as it gets". Episodes must be paired (same seeds, same order).
+
+    Method: the ratio estimator R = mean(P)/mean(B) is linearised as in Cochran (*Sampling Techniques*,
+    3rd ed., 1977, §6.4): its standard error is sd(P − R·B)/(√n · mean(B)), from the paired residuals. The
+    interval uses Student's t quantile with n − 1 degrees of freedom (Student 1908, "The probable error
+    of a mean", *Biometrika* 6) rather than the normal one: with a handful of episodes the residuals'
+    standard deviation is itself a rough estimate, and the z interval then covers far less than it
+    claims (at n = 2 a nominal 90 % covers about 66 %; with t about 90 %, ``tests/test_stress.py``).
+
+    The interval is kept inside what the returns allow: when no perturbed return is below the floor, the
+    mean perturbed return is not either and the drop is at most 1 exactly, so the upper limit is clipped
+    there. (A floor set too high — returns below it — gets no clip: a drop above 1 then says so honestly,
+    where refusing would throw away every episode already run.) A ceiling would bound the drop
+    from below only through the *true* baseline mean (drop ≥ 1 − (high − floor)/μ_B); clipping at the
+    sample mean instead halves the coverage when the perturbed returns sit at the ceiling, so no such
+    clip is made.
     """
     baseline = np.asarray(baseline, dtype=float) - floor
     perturbed = np.asarray(perturbed, dtype=float) - floor
     if baseline.shape != perturbed.shape or baseline.ndim != 1 or len(baseline) < 2:
         raise InvalidValueError("relative_drop needs two paired 1-D samples of at least 2 episodes")
+    if not (np.all(np.isfinite(baseline)) and np.all(np.isfinite(perturbed))):
+        raise InvalidValueError("relative_drop needs finite returns")
     base_mean = baseline.mean()
     if base_mean <= 0:
         raise InvalidValueError(
@@ -140,12 +183,33 @@ def relative_drop(
     ratio = perturbed.mean() / base_mean
     residual = perturbed - ratio * baseline  # the ratio estimator's linearisation
     stderr = math.sqrt(np.var(residual, ddof=1) / len(baseline)) / base_mean
-    z = stats.norm.ppf(0.5 + confidence / 2)
+    quantile = stats.t.ppf(0.5 + confidence / 2, df=len(baseline) - 1)
     drop = 1.0 - ratio
-    return float(drop), float(drop - z * stderr), float(drop + z * stderr)
+    high = drop + quantile * stderr
+    if np.all(perturbed >= 0):  # no return below the floor: the drop cannot exceed 1
+        high = min(high, 1.0)
+    return float(drop), float(drop - quantile * stderr), float(high)
 
 
-def _verdict(low: float, high: float, tolerance: float) -> str:
+def verdict_min_episodes(confidence: float) -> int:
+    """The fewest paired episodes that support a pass/fail verdict at ``confidence``: ⌈log2(2/(1 − confidence))⌉.
+
+    The t interval is exact only for normal residuals, and a few episodes cannot show whether theirs
+    are. The verdict's distribution-free counterpart, the exact sign test on the paired residuals
+    P_i − (1 − tolerance)·B_i (Conover, *Practical Nonparametric Statistics*, 3rd ed., 1999, §3.4),
+    reaches a two-sided level 1 − confidence only when even its most extreme outcome — every episode on
+    the same side, probability 2·2⁻ⁿ — is that rare, i.e. n ≥ log2(2/(1 − confidence)): 6 episodes at
+    95 %, 5 at 90 %, 8 at 99 %. Below that no sample whatever could decide without trusting normality,
+    so the verdict is withheld rather than read off an interval whose level the data cannot support.
+    """
+    return max(2, math.ceil(math.log2(2 / (1 - confidence)) - 1e-9))  # 1e-9: log2(8.000…01) is 3
+
+
+def drop_verdict(low: float, high: float, tolerance: float, episodes: int, confidence: float) -> str:
+    """'pass' when the drop's whole interval is within ``tolerance``, 'fail' when all of it is beyond,
+    'inconclusive' otherwise; 'too few episodes' below ``verdict_min_episodes(confidence)``."""
+    if episodes < verdict_min_episodes(confidence):
+        return TOO_FEW_EPISODES
     if high <= tolerance:
         return "pass"
     if low > tolerance:
@@ -197,7 +261,7 @@ def stress_test(
                 drop,
                 low,
                 high,
-                _verdict(low, high, tolerance),
+                drop_verdict(low, high, tolerance, episodes, confidence),
                 episodes,
                 perturbed.cut_episodes,
             )

@@ -69,12 +69,20 @@ def plot_certificate_curve(
     return _save_figure(fig, path)
 
 
-_VERDICT_COLORS = {"pass": "tab:green", "fail": "tab:red", "inconclusive": "tab:orange"}
+# Keyed by envs.stress.VERDICTS (reports sits below envs and does not import it; tests check the keys match).
+_VERDICT_COLORS = {
+    "pass": "tab:green",
+    "fail": "tab:red",
+    "inconclusive": "tab:orange",
+    "too few episodes": "tab:purple",
+}
 
 
 def _stress_title(report) -> str:
-    return (f"{report.policy} on {report.env}: return under probes (empirical, ± 1.96 SE; green pass, red fail, "
-            f"orange inconclusive at tolerance {report.tolerance:.0%})")  # fmt: skip
+    return (
+        f"{report.policy} on {report.env}: return under probes (empirical, ± 1.96 SE; green pass, red fail, "
+        f"orange inconclusive at tolerance {report.tolerance:.0%}, purple too few episodes for a verdict)"
+    )
 
 
 def plot_stress_sweeps(report, path: str | Path) -> Path:

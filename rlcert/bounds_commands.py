@@ -6,13 +6,16 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
+from certify.bounds import check_bound_options
 from reports.errors import InvalidValueError
+from rlcert.certify_commands import parse_radii
+from rlcert.config import RolloutOptions, check_count, check_finite, check_output_path
 
 __all__ = ["CertifyActionsConfig", "certify_actions_command"]
 
 
 @dataclass(frozen=True)
-class CertifyActionsConfig:
+class CertifyActionsConfig(RolloutOptions):
     """Sound per-state certificates by bound propagation (IBP, CROWN, alpha-CROWN): the fraction of
     visited states whose action no observation perturbation of size eps can change, their certified
     radii, and whole-episode certificates when every state of an episode is certified."""
@@ -31,8 +34,6 @@ class CertifyActionsConfig:
     """ibp, crown or alpha-crown."""
     episodes: int = 3
     """Clean episodes whose states are certified (one trajectory certificate each)."""
-    seed: int = 0
-    """Seed of the first episode (episode i uses seed + i)."""
     radius_max: float = 0.5
     """Upper end of the bisection for certified radii."""
     radius_iterations: int = 12
@@ -46,20 +47,38 @@ class CertifyActionsConfig:
     sample of states (--max-states) of long Atari episodes."""
     lipschitz: bool = True
     """Also report the global Lipschitz product and the local Lipschitz bound over each eps-ball."""
-    probe: str | None = None
-    """Certify the episodes of the env under these probes (e.g. StickyActions:p=0.25,per=frame)."""
     out: str = "results/certify_actions.json"
     """Where to write the JSON report."""
+
+    def __post_init__(self) -> None:
+        # Every option is checked here, before any episode runs or any bound is computed.
+        super().__post_init__()
+        if self.checkpoint_dir is not None:
+            raise InvalidValueError(
+                "--checkpoint-dir does not apply to certify actions: its episodes keep per-step records, which "
+                "are not checkpointed; leave it out"
+            )
+        self.eps_values  # noqa: B018 - parsed here so a malformed list is refused before any episode runs
+        check_bound_options(self.norm, self.method)
+        check_count("episodes", self.episodes)
+        check_finite("radius_max", self.radius_max, 0, strict=True)
+        check_count("radius_iterations", self.radius_iterations)
+        check_count("max_states", self.max_states, 0)
+        check_output_path("out", self.out)
+
+    @property
+    def eps_values(self) -> list[float]:
+        return parse_radii(self.eps, "eps")
 
 
 def certify_actions_command(config: CertifyActionsConfig) -> int:
     from rich.table import Table
 
     from agents import load_policy, policy_env
-    from certify.action_certificates import certified_radii, certify_actions, certify_trajectory
+    from certify.action_certificates import certified_radii, certify_actions, certify_episodes
     from certify.lipschitz import lipschitz_upper_bound, local_lipschitz_bound
+    from envs import make_executor, rollout
     from envs.factory import resolve_env_spec
-    from envs.rollout import run, stack_frames
     from reports import AuditReport, Finding
     from reports.console import report_console
     from rlcert import versions
@@ -67,34 +86,29 @@ def certify_actions_command(config: CertifyActionsConfig) -> int:
     policy = load_policy(config.policy)
     spec = resolve_env_spec(policy_env(config.policy, config.env))
     low, high = (0.0, 1.0) if spec.atari else (None, None)  # pixels stay in [0, 1]
-    eps_values = [float(x) for x in config.eps.split(",") if x.strip()]
-    probe = None
-    if config.probe is not None:
-        from envs.probe_suites import parse_probe_stack
-
-        probe = parse_probe_stack(config.probe)
+    eps_values = config.eps_values
+    probe = config.probe_stack()
+    probe_context = {"probe": probe.label} if probe is not None else {}
+    # One run of the engine gives every certificate its episodes: one seeding scheme, episodes run once.
+    episodes = rollout.run(
+        policy,
+        spec,
+        config.episodes,
+        seed=config.seed,
+        executor=make_executor(config.workers),
+        chunk_size=config.chunk_size,
+        record_steps=True,
+        progress=config.progress,
+        probe=probe,
+    )
     findings, rows = [], []
     trajectories = {
-        eps: [
-            certify_trajectory(policy, spec, eps, config.seed + i, config.norm, config.method, low, high, probe=probe)
-            for i in range(config.episodes if config.trajectories else 0)
-        ]
+        eps: certify_episodes(policy, episodes, eps, config.norm, config.method, low, high)
+        if config.trajectories
+        else ()
         for eps in eps_values
     }
-    # The same clean episodes the trajectory certificates ran (episode i starts from seed + i).
-    states = np.concatenate(
-        [
-            stack_frames(
-                run(policy, spec, 1, seed=config.seed + i, chunk_size=1, record_steps=True, probe=probe)
-                .records[0]
-                .frames,
-                spec.frame_stack,
-            )
-            for i in range(config.episodes)
-        ]
-    )
-    if config.max_states < 0:
-        raise InvalidValueError(f"max_states must be >= 0 (0 means all states), got {config.max_states}")
+    states = np.concatenate([rollout.stack_frames(record.frames, spec.frame_stack) for record in episodes.records])
     if 0 < config.max_states < len(states):
         states = states[np.linspace(0, len(states) - 1, config.max_states).round().astype(int)]
     radii = certified_radii(
@@ -106,8 +120,10 @@ def certify_actions_command(config: CertifyActionsConfig) -> int:
         "norm": config.norm,
         "method": config.method,
         "episodes": config.episodes,
+        "seed": config.seed,
+        "chunk_size": config.chunk_size,
         "states": len(states),
-        **({"probe": probe.label} if probe is not None else {}),
+        **probe_context,
     }
     findings.append(
         Finding(
@@ -147,7 +163,7 @@ def certify_actions_command(config: CertifyActionsConfig) -> int:
                 )
             )
         for trajectory in trajectories[eps]:
-            findings += trajectory.findings(policy=config.policy, env=str(spec))
+            findings += trajectory.findings(policy=config.policy, env=str(spec), **probe_context)
         sound = [t for t in trajectories[eps] if t.sound]
         lipschitz = f"{local.mean():.4g} / {local.max():.4g}" if config.lipschitz else "-"
         firsts = [t.first_uncertified_step for t in trajectories[eps]]

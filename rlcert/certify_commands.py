@@ -342,6 +342,7 @@ def certify_reward(config: CertifyRewardConfig) -> int:
     policy = env = None
     if config.from_returns is not None:
         sigma, returns = float(config.sigma), load_returns(config.from_returns)
+        sample = returns  # returns from elsewhere: the certificate trusts the σ given with them
         subject = {"returns_file": config.from_returns}
     else:
         policy, env, sigma = _resolve_policy_env_sigma(config.policy_ref, config.env, config.sigma)
@@ -357,7 +358,7 @@ def certify_reward(config: CertifyRewardConfig) -> int:
             progress=config.progress,
             probe=config.probe_stack(),
         )
-        returns = clean.returns
+        returns, sample = clean.returns, clean  # the episodes carry their σ: the certificate checks it
         subject = {"policy": config.policy_ref, "env": env}
         if config.probe is not None:
             subject["probe"] = config.probe_stack().label
@@ -372,8 +373,13 @@ def certify_reward(config: CertifyRewardConfig) -> int:
     label = _subject_label(subject, sigma, len(returns))
     context = ({"seed": config.seed} if config.from_returns is None else {}) | subject
     if binary:
-        successes = int(np.sum(returns >= config.success_min_return))
-        cert = binary_certificate(successes, len(returns), sigma, budgets, config.alpha)
+        if sample is returns:
+            successes = int(np.sum(returns >= config.success_min_return))
+            cert = binary_certificate(successes, len(returns), sigma, budgets, config.alpha)
+        else:
+            cert = binary_certificate(
+                sample, sigma=sigma, budgets=budgets, alpha=config.alpha, success_min_return=config.success_min_return
+            )
         clean_value, unit = cert.success_rate, "success_rate"
         findings = [
             Finding(
@@ -391,7 +397,7 @@ def certify_reward(config: CertifyRewardConfig) -> int:
         ]
         findings += cert.findings(**context, success_min_return=config.success_min_return)
     else:
-        cert = reward_certificate(returns, sigma, budgets, config.alpha, config.band, low, high)
+        cert = reward_certificate(sample, sigma, budgets, config.alpha, config.band, low, high)
         clean_value, unit = cert.clean_mean, "return"
         findings = [
             Finding(

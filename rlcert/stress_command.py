@@ -32,13 +32,15 @@ class StressConfig(ActionOption, RolloutOptions):
     stori-paper (only the paper's profiles, one setting each; ALE games), generic, a TOML file, or one probe
     stack such as RandomActionExecution:p=0.3."""
     episodes: int | None = None
-    """Episodes per setting and for the baseline (default: the suite's, else 100; 30 for Atari)."""
+    """Episodes per setting and for the baseline (default: the suite's, else 100; 30 for Atari); a pass/fail
+    verdict needs at least 6 at 95 % confidence."""
     tolerance: float | None = None
     """Largest acceptable relative drop of the mean return (0.2 = 20 %; default: the suite's, else 0.2)."""
     confidence: float = 0.95
     """Level of the drop's confidence interval."""
     floor: float | None = None
-    """The game's lowest possible return, the zero of relative drops (default 0; Pong: -21)."""
+    """The game's lowest possible return, the zero of relative drops (default: the suite's, else what the env's
+    rules fix, e.g. -T for MountainCar-v0, else 0; give -21 for a full game of Pong)."""
     out: str = "results/stress.json"
     """Where to write the JSON report (the plot goes beside it as .png)."""
 
@@ -73,13 +75,21 @@ def _settings(config: StressConfig, env):
     return suite_settings(sweeps), defaults
 
 
+def _lowest_return(spec) -> float | None:
+    """The env's lowest possible return where its rules fix it (MountainCar: -T), the zero of relative drops."""
+    from envs.factory import known_return_range
+
+    known = known_return_range(spec)
+    return None if known is None else known[0]
+
+
 def stress_command(config: StressConfig) -> int:
     from rich.table import Table
 
     from agents import load_policy, policy_actions, policy_env
     from envs import make_executor
     from envs.factory import resolve_env_spec
-    from envs.stress import stress_test
+    from envs.stress import TOO_FEW_EPISODES, stress_test
     from reports import AuditReport
     from reports.console import report_console
     from reports.plots import plot_stress_sweeps
@@ -92,7 +102,7 @@ def stress_command(config: StressConfig) -> int:
         settings = [replace(s, stack=base + s.stack) for s in settings]
     episodes = next(n for n in (config.episodes, defaults.get("episodes"), 30 if spec.atari else 100) if n is not None)
     tolerance = config.tolerance if config.tolerance is not None else defaults.get("tolerance", 0.2)
-    floor = config.floor if config.floor is not None else defaults.get("floor", 0.0)
+    floor = next(x for x in (config.floor, defaults.get("floor"), _lowest_return(spec), 0.0) if x is not None)
     report = stress_test(
         policy,
         spec,
@@ -147,6 +157,9 @@ def stress_command(config: StressConfig) -> int:
     if show_cuts:
         console.print(f"baseline: {report.baseline_cut_episodes}/{report.episodes} episodes cut at the env's "
                       "step limit; the game did not end a cut episode (a policy that stalls, for example)")  # fmt: skip
+    if any(r.verdict == TOO_FEW_EPISODES for r in report.results):
+        console.print(f"no verdict below {report.min_episodes_for_verdict} episodes per setting at "
+                      f"{report.confidence:.0%} confidence: run more episodes for a pass or fail")  # fmt: skip
     console.print(f"all figures empirical ({episodes} episodes per setting, seed {config.seed}); "
                   f"report {path}, plot {plot}")  # fmt: skip
     return 0

@@ -3,8 +3,8 @@ import functools
 import gymnasium as gym
 import numpy as np
 
-from envs.batched import NumpyBatchedEnv, SerialBatchedEnv, make_batched_env, numpy_batchable
-from envs.factory import resolve_env_spec
+from envs.batched import BatchedEnv, NumpyBatchedEnv, SerialBatchedEnv, make_batched_env, numpy_batchable
+from envs.factory import make_raw_env, resolve_env_spec
 from envs.wrappers import GaussianFrameNoise
 
 
@@ -51,3 +51,24 @@ def test_serial_env_steps_only_active_slots_and_reads_costs():
     frames, rewards, _, _, costs = env.step(np.array([0, 1, 2]), np.array([True, False, True]))
     np.testing.assert_array_equal(frames[1], first[1])
     assert list(rewards) == [-1.0, 0.0, -1.0] and list(costs) == [0.5, 0.0, 0.5]
+
+
+def test_numpy_and_serial_backends_play_the_same_episodes_from_the_same_seed():
+    """One seeding scheme for every backend (issue 19, item 1): slot i starts where a one-env loop reset
+    with slot seed i starts, so the same actions give the same frames, rewards and ends."""
+    spec = resolve_env_spec("cartpole5")
+    fast, serial = NumpyBatchedEnv(spec, 8), SerialBatchedEnv(spec, 8)
+    frames = fast.reset(seed=7)
+    np.testing.assert_array_equal(frames, serial.reset(seed=7))
+    single = make_raw_env(spec)
+    for i, slot_seed in enumerate(BatchedEnv.slot_seeds(7, 8)):
+        np.testing.assert_array_equal(frames[i], single.reset(seed=int(slot_seed))[0])
+    active = np.ones(8, dtype=bool)
+    while active.any():
+        actions = (frames[:, 2] + 0.5 * frames[:, 3] > 0).astype(np.int64)  # balance: long episodes
+        out = fast.step(actions, active)
+        expected = serial.step(actions, active)
+        for got, want in zip(out, expected, strict=True):
+            np.testing.assert_array_equal(got[active], want[active])
+        frames = out[0]
+        active &= ~(out[2] | out[3])

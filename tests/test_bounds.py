@@ -82,8 +82,8 @@ def pgd_extremes(module, x, eps, norm, steps=30):
 )
 def test_every_sampled_and_attacked_point_of_an_mlp_is_inside_the_bounds(seed, hidden, activation, eps, norm):
     module = random_mlp(seed, [4, *hidden, 3], activation)
-    x = torch.as_tensor(np.random.default_rng(seed).normal(size=(1, 4)), dtype=torch.float32)
-    rng = np.random.default_rng(seed + 1)
+    center_rng, rng = (np.random.default_rng(child) for child in np.random.SeedSequence(seed).spawn(2))
+    x = torch.as_tensor(center_rng.normal(size=(1, 4)), dtype=torch.float32)
     points = torch.cat([samples_in_ball(x, eps, norm, 300, rng), pgd_extremes(module, x, eps, norm)])
     with torch.no_grad():
         values = module(points)
@@ -96,8 +96,8 @@ def test_every_sampled_and_attacked_point_of_an_mlp_is_inside_the_bounds(seed, h
 @given(seed=st.integers(0, 10_000), eps=st.floats(0.001, 0.3), norm=st.sampled_from(["inf", "2"]))
 def test_small_cnn_bounds_hold_for_sampled_and_attacked_points(seed, eps, norm):
     module = small_cnn(seed)
-    x = torch.as_tensor(np.random.default_rng(seed).random((1, 2, 7, 7)), dtype=torch.float32)
-    rng = np.random.default_rng(seed + 1)
+    center_rng, rng = (np.random.default_rng(child) for child in np.random.SeedSequence(seed).spawn(2))
+    x = torch.as_tensor(center_rng.random((1, 2, 7, 7)), dtype=torch.float32)
     points = torch.cat([samples_in_ball(x, eps, norm, 200, rng), pgd_extremes(module, x, eps, norm, steps=15)])
     with torch.no_grad():
         values = module(points)
@@ -152,3 +152,23 @@ def test_margins_certify_a_confident_state_and_not_an_ambiguous_one():
     margins, actions = margin_bounds(module, torch.tensor([[1.0], [0.01]]), 0.1)
     assert actions.tolist() == [0, 0]
     assert margins[0, 0] == pytest.approx(2 * 1.0 - 2 * 0.1) and margins[1, 0] < 0
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"norm": "1"}, "norm must be 'inf' or '2', got '1'"),
+        ({"method": "exact"}, "unknown method 'exact'; choose one of ibp, crown, alpha-crown"),
+        ({"method": "alpha-crown", "alpha_steps": -1}, "alpha_steps must be an integer >= 0"),
+        ({"method": "alpha-crown", "alpha_lr": float("nan")}, "alpha_lr must be a finite number > 0"),
+        ({"low": 0.5, "high": 0.5}, "low must be below high"),
+        ({"low": float("nan")}, "low must be a finite number or None"),
+    ],
+)
+def test_nonsense_bound_options_are_refused_naming_the_value(options, message):
+    from reports.errors import InvalidValueError
+
+    module = random_mlp(0, [2, 4, 2], nn.ReLU)
+    for bound in (compute_bounds, margin_bounds):
+        with pytest.raises(InvalidValueError, match=message):
+            bound(module, torch.zeros(1, 2), 0.1, **options)

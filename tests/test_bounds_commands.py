@@ -1,3 +1,5 @@
+import pytest
+
 from reports.findings import AuditReport
 from rlcert.cli import main
 
@@ -65,3 +67,74 @@ def test_certify_actions_bad_input(tmp_path, capsys):
         == 2
     )
     assert "unknown method 'exact'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("option", "named"),
+    [
+        (["--radius-iterations", "0"], "--radius-iterations must be an integer >= 1, got 0"),
+        (["--radius-max", "0"], "--radius-max must be a finite number > 0, got 0.0"),
+        (["--radius-max", "nan"], "--radius-max must be a finite number > 0, got nan"),
+        (["--episodes", "0"], "--episodes must be an integer >= 1, got 0"),
+        (["--seed=-1"], "--seed must be an integer >= 0, got -1"),
+        (["--max-states=-1"], "--max-states must be an integer >= 0, got -1"),
+        (["--eps=-1"], "'-1'"),
+        (["--eps", "0"], "'0'"),
+        (["--eps", "0.1,abc"], "'0.1,abc'"),
+        (["--norm", "1"], "norm must be 'inf' or '2', got '1'"),
+        (["--method", "exact"], "unknown method 'exact'"),
+        (["--probe", "NoSuchProbe:p=1"], "NoSuchProbe"),
+        (["--chunk-size", "0"], "--chunk-size must be an integer >= 1, got 0"),
+        (["--workers", "0"], "--workers must be an integer >= 1, got 0"),
+        (["--checkpoint-dir", "ckpt"], "--checkpoint-dir does not apply to certify actions"),
+    ],
+)
+def test_nonsense_options_are_refused_before_any_episode_runs(tmp_path, capsys, monkeypatch, option, named):
+    """Issue 19: --radius-iterations 0 reported radius 0 while 58% of the states were certified."""
+    import envs.rollout
+
+    def no_rollout(*args, **kwargs):
+        raise AssertionError("an episode ran before the options were checked")
+
+    monkeypatch.setattr(envs.rollout, "run", no_rollout)
+    out = tmp_path / "actions.json"
+    assert main(["certify", "actions", "--env", "cartpole5?max_steps=5", *option, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert named in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_an_unwritable_out_is_refused_before_any_episode_runs(tmp_path, capsys, monkeypatch):
+    import envs.rollout
+
+    monkeypatch.setattr(envs.rollout, "run", None)  # calling it would be a TypeError traceback
+    (tmp_path / "file").write_text("")
+    assert main(["certify", "actions", "--out", str(tmp_path / "file" / "actions.json")]) == 2
+    assert "--out" in capsys.readouterr().err
+
+
+def test_seeds_share_no_episode_and_every_certificate_uses_one_run(tmp_path, monkeypatch):
+    """Episode i of --seed s is the rollout engine's episode i of seed s (SeedSequence children of the
+    seed), run once for the trajectory and state certificates alike: seeds 0 and 1 share no episode
+    (with ``seed + i`` arithmetic, episode 1 of seed 0 was episode 0 of seed 1)."""
+    import envs.rollout
+
+    real_run, runs = envs.rollout.run, []
+
+    def recording_run(*args, **kwargs):
+        runs.append(real_run(*args, **kwargs))
+        return runs[-1]
+
+    monkeypatch.setattr(envs.rollout, "run", recording_run)
+    first_states = {}
+    for seed in (0, 1):
+        runs.clear()
+        out = tmp_path / f"seed{seed}.json"
+        args = ["certify", "actions", "--env", "cartpole5?max_steps=4", "--episodes", "3", "--seed", str(seed)]
+        assert main([*args, "--method", "ibp", "--radius-iterations", "2", "--no-lipschitz", "--out", str(out)]) == 0
+        assert len(runs) == 1 and runs[0].seed == seed and len(runs[0]) == 3
+        first_states[seed] = [record.frames[0].tobytes() for record in runs[0].records]
+        report = AuditReport.from_json(out.read_text())
+        episodes = [f.params["episode"] for f in report.findings if f.name == "certified_step_fraction"]
+        assert episodes == [0, 1, 2] * 3  # one certificate per episode and eps
+    assert not set(first_states[0]) & set(first_states[1])

@@ -215,8 +215,8 @@ def test_an_unwritable_out_is_refused_before_any_episode_runs(tmp_path, capsys, 
 
 def test_attacked_episodes_are_checkpointed_and_resumed(tmp_path, monkeypatch):
     checkpoints = tmp_path / "ckpt"
-    args = ["certify", "reward", "--episodes", "60", "--budgets", "0,0.4", "--attack-episodes", "3",
-            "--attack-noise-samples", "4", "--checkpoint-dir", str(checkpoints), "--no-progress", "--bound", "dkw"]  # fmt: skip
+    args = ["certify", "reward", "--episodes", "60", "--budgets", "0,0.4", "--attack-episodes", "3", "--bound", "dkw",
+            "--attack-noise-samples", "4", "--checkpoint-dir", str(checkpoints), "--no-progress"]  # fmt: skip
     assert main([*args, "--out", str(tmp_path / "a.json")]) == 0
     assert sorted(p.name for p in (checkpoints / "attacked-B0.4").glob("chunk_*.npz")) == ["chunk_00000.npz"]
     import envs.rollout

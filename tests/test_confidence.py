@@ -1,4 +1,6 @@
+import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -8,6 +10,8 @@ from scipy import stats
 
 from certify.confidence import (
     BAND_METHODS,
+    ELL_CALIBRATION_VERSION,
+    LevelCacheWarning,
     clopper_pearson_lower,
     clopper_pearson_upper,
     dkw_margin,
@@ -16,6 +20,16 @@ from certify.confidence import (
     order_statistic_crossing_probability,
     survival_lower_band,
 )
+
+
+@pytest.fixture(autouse=True, scope="module")
+def private_level_cache(tmp_path_factory):
+    """Calibrated ell levels go to a cache of this module's own, never the user's ~/.cache."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+        ell_local_level.cache_clear()
+        yield
+    ell_local_level.cache_clear()
 
 
 def test_clopper_pearson_exact_values():
@@ -124,3 +138,112 @@ def test_ell_is_tighter_than_dkw_and_bonferroni_near_one():
 def test_unknown_method():
     with pytest.raises(ValueError, match="unknown bound 'wilson'"):
         survival_lower_band(np.ones(5), np.ones(1), 0.05, "wilson")
+
+
+# --- the ell level cache: a cached level is verified before it is used ------------------------------------
+
+N_CACHED, ALPHA_CACHED = 300, 0.05
+
+
+@pytest.fixture
+def level_cache(tmp_path, monkeypatch):
+    """A fresh cache file (and a fresh in-memory cache) for one test; yields its path."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    ell_local_level.cache_clear()
+    yield tmp_path / "rlcert" / "ell_levels.json"
+    ell_local_level.cache_clear()
+
+
+def _band():
+    returns = _cartpole_like(np.random.default_rng(4), N_CACHED)
+    return survival_lower_band(returns, np.arange(1.0, 201.0), ALPHA_CACHED, "ell")
+
+
+@pytest.fixture(scope="module")
+def clean_ell(tmp_path_factory):
+    """(cache key, level, band) computed once from an empty cache."""
+    root = tmp_path_factory.mktemp("clean-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(root))
+        ell_local_level.cache_clear()
+        level, band = ell_local_level(N_CACHED, ALPHA_CACHED), _band()
+        ell_local_level.cache_clear()
+    (key,) = json.loads((root / "rlcert" / "ell_levels.json").read_text())
+    return key, level, band
+
+
+def _crossing(n, level):
+    j = np.arange(1, n + 1)
+    return order_statistic_crossing_probability(stats.beta.ppf(level, j, n - j + 1))
+
+
+def _tampered_values(clean_level):
+    above = clean_level * 1.02
+    assert _crossing(N_CACHED, above) > ALPHA_CACHED  # "slightly above" is really anti-conservative
+    return {
+        "alpha": ALPHA_CACHED,
+        "above": above,
+        "nan": float("nan"),
+        "infinity": float("inf"),
+        "negative": -0.01,
+        "zero": 0.0,
+        "below-bonferroni": 1e-300,
+        "string": str(clean_level),
+        "null": None,
+        "bool": True,
+        "list": [clean_level],
+        "object": {"level": clean_level},
+    }
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        "alpha", "above", "nan", "infinity", "negative", "zero", "below-bonferroni",
+        "string", "null", "bool", "list", "object",
+    ],
+)  # fmt: skip
+def test_a_tampered_cached_level_gives_the_clean_certificate(level_cache, clean_ell, tamper):
+    key, clean_level, clean_band = clean_ell
+    level_cache.parent.mkdir()
+    level_cache.write_text(json.dumps({key: _tampered_values(clean_level)[tamper]}))
+    with pytest.warns(LevelCacheWarning, match=re.escape(str(level_cache))):
+        np.testing.assert_array_equal(_band(), clean_band)
+    assert ell_local_level(N_CACHED, ALPHA_CACHED) == clean_level
+    assert json.loads(level_cache.read_text()) == {key: clean_level}  # the bad entry was overwritten
+
+
+@pytest.mark.parametrize("content", [b"not json", b"[0.01]", b'{"n=300": "x"', b"\xff\xfe"])
+def test_a_corrupt_cache_file_is_ignored_and_rewritten(level_cache, clean_ell, content):
+    key, clean_level, _ = clean_ell
+    level_cache.parent.mkdir()
+    level_cache.write_bytes(content)
+    with pytest.warns(LevelCacheWarning, match=re.escape(str(level_cache))):
+        assert ell_local_level(N_CACHED, ALPHA_CACHED) == clean_level
+    assert json.loads(level_cache.read_text()) == {key: clean_level}
+
+
+def test_the_cache_key_names_n_alpha_and_the_calibration_version(level_cache, clean_ell):
+    """An entry under any other key (an older calibration, the old "n:alpha" key) is never read."""
+    key, clean_level, _ = clean_ell
+    assert f"v{ELL_CALIBRATION_VERSION}" in key and f"n={N_CACHED}" in key and f"alpha={ALPHA_CACHED!r}" in key
+    level_cache.parent.mkdir()
+    level_cache.write_text(json.dumps({f"{N_CACHED}:{ALPHA_CACHED!r}": ALPHA_CACHED, "ell-v0|n=300": 0.05}))
+    assert ell_local_level(N_CACHED, ALPHA_CACHED) == clean_level
+    assert json.loads(level_cache.read_text()) == {key: clean_level}  # unknown entries are dropped
+
+
+def test_a_verified_cached_level_is_used_without_recalibrating(level_cache, clean_ell, monkeypatch):
+    import certify.confidence as confidence
+
+    key, clean_level, _ = clean_ell
+    level_cache.parent.mkdir()
+    level_cache.write_text(json.dumps({key: clean_level}))
+    monkeypatch.setattr(confidence, "_calibrate_ell_level", lambda n, alpha: pytest.fail("recalibrated"))
+    assert ell_local_level(N_CACHED, ALPHA_CACHED) == clean_level
+
+
+def test_ell_local_level_validates_n():
+    for bad in (0, -3, 2.5):
+        with pytest.raises(ValueError, match="n must be a positive integer"):
+            ell_local_level(bad, 0.05)

@@ -84,3 +84,9 @@ def test_known_return_ranges():
     assert known_return_range("MountainCar-v0") == (-200.0, 0.0)
     assert known_return_range("pong-1round") == (-1.0, 1.0)
     assert known_return_range("Pendulum-v1") is None
+
+
+def test_an_option_the_env_does_not_take_is_refused_naming_it_and_the_valid_ones():
+    with pytest.raises(UnknownEnvError, match="env 'CartPole-v0' has no option 'bogus'; its options: max_steps"):
+        resolve_env_spec("cartpole5?bogus=1")
+    assert dict(resolve_env_spec("CartPole-v1?sutton_barto_reward=1").kwargs) == {"sutton_barto_reward": 1}

@@ -34,6 +34,13 @@ class RecordingEnv(gym.Env):
         return self._obs(), 1.0, False, False, {}
 
 
+class RandomStepEnv(RecordingEnv):
+    """Draws its observation from its own np_random on every step, as a slippery or card-dealing env does."""
+
+    def _obs(self):
+        return self.np_random.random(4).astype(np.float32)
+
+
 def play(probe_env, chosen, steps, seed=0):
     probe_env.reset(seed=seed)
     infos = [probe_env.step(chosen)[-1] for _ in range(steps)]
@@ -61,7 +68,7 @@ def test_the_same_seed_reproduces_the_perturbed_episode_and_another_seed_does_no
 def test_sticky_actions_repeat_the_previous_executed_action():
     env = StickyActions(RecordingEnv(), p=1.0)
     env.reset(seed=0)
-    assert [env.step(a)[-1]["executed_action"] for a in (3, 4, 5)] == [0, 0, 0]  # NOOP sticks from the reset
+    assert [env.step(a)[-1]["executed_action"] for a in (3, 4, 5)] == [3, 3, 3]
     env = StickyActions(RecordingEnv(), p=0.5)
     chosen = [1, 2, 3, 4, 5] * 200
     env.reset(seed=1)
@@ -167,3 +174,38 @@ def test_cyclic_drift_alternates_every_t_steps():
 def test_bad_probe_parameters_fail_early_and_name_the_value(make, message):
     with pytest.raises((ValueError, TypeError), match=message):
         make()
+
+
+def test_sticky_actions_never_repeat_on_the_first_step_of_an_episode():
+    """As gymnasium's StickyAction: there is no previous action to repeat yet (issue 19, item 15)."""
+    env = StickyActions(RecordingEnv(), p=1.0)
+    for chosen in (4, 2):  # the second episode does not inherit the first one's last action
+        env.reset(seed=0)
+        assert [env.step(chosen)[-1]["executed_action"] for _ in range(3)] == [chosen] * 3
+
+
+ZERO_SEVERITY = [
+    (RandomActionExecution, {"p": 0.0}),
+    (StickyActions, {"p": 0.0}),
+    (ObservationNoise, {"sigma": 0.0}),
+    (FeatureDropout, {"p": 0.0}),
+]
+
+
+@pytest.mark.parametrize("probe, params", ZERO_SEVERITY, ids=[probe.__name__ for probe, _ in ZERO_SEVERITY])
+def test_a_probe_at_zero_severity_leaves_the_env_random_stream_alone(probe, params):
+    """A probe draws from its own generator, so at zero severity the env's own random draws (slippery floors,
+    dealt cards, ALE noop starts) and hence the episode are bit-identical to the bare env's."""
+
+    def observations(env):
+        first, _ = env.reset(seed=5)
+        return np.stack([first] + [env.step(1)[0] for _ in range(20)])
+
+    np.testing.assert_array_equal(observations(probe(RandomStepEnv(), **params)), observations(RandomStepEnv()))
+
+
+def test_probes_in_one_stack_draw_independent_streams():
+    inner = RandomActionExecution(RecordingEnv(), p=0.5)
+    outer = RandomActionExecution(inner, p=0.5)
+    outer.reset(seed=3)
+    assert not np.array_equal(inner.np_random.random(8), outer.np_random.random(8))

@@ -58,3 +58,10 @@ def test_a_stress_plot_file_is_written(tmp_path):
     report = _report([("type 1", 0.3, 40.0, "fail")])
     path = plots.plot_stress_sweeps(report, tmp_path / "deep" / "r.png")
     assert path.exists() and path.stat().st_size > 1000
+
+
+def test_every_stress_verdict_has_a_colour():
+    from envs.stress import VERDICTS
+    from reports.plots import _VERDICT_COLORS
+
+    assert set(_VERDICT_COLORS) == set(VERDICTS)

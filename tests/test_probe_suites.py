@@ -100,3 +100,163 @@ def test_the_stori_paper_suite_is_one_setting_per_paper_profile():
         env.close()
     with pytest.raises(ValueError, match="ALE games only"):
         stori_paper_settings("cartpole5")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("RandomActionExecution:q=0.1", r"RandomActionExecution has no parameter 'q'; its parameters: p, per="),
+        ("ObservationNoise:sigma=abc", r"ObservationNoise parameter sigma must be a number, got 'abc'"),
+        ("StickyActions:p=0.1,per=frame+ConceptDrift:after=x", r"ConceptDrift parameter after must be an integer"),
+        ("MissingStateVariables:mode=torch,p=0.1,exact_mask=7", r"parameter exact_mask must be true or false, got 7"),
+        ("RandomEvents:game_mode=teleport,p=0.1,when=3", r"RandomEvents has no parameter 'when'"),
+    ],
+)
+def test_a_bad_probe_string_is_one_invalid_value_error(text, message):
+    from reports.errors import InvalidValueError
+
+    with pytest.raises(InvalidValueError, match=message) as raised:
+        parse_probe_stack(text)
+    assert "\n" not in str(raised.value)
+
+
+SUITE = """\
+tolerance = 0.3   # a comment
+episodes = 20
+
+[[sweep]]
+name = "random"
+probe = "RandomActionExecution"
+severity = "p"
+values = [0.1, 0.2]
+
+[[sweep]]
+name = "drift"
+probe = "RandomActionExecution"
+params = { p = 0.5, per = "step" }
+severity = "after"
+values = [
+  10,
+  20,
+]
+drift = { mode = "cyclic" }
+"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "message"),
+    [
+        (
+            "tolerance = 0.3",
+            "tolerence = 0.3",
+            1,
+            r"unknown key 'tolerence'; valid keys: episodes, floor, sweep, toler",
+        ),
+        ("episodes = 20", "episodes = 20\n'seed' = 3", 3, r"unknown key 'seed'"),
+        (
+            'name = "random"',
+            'name = "random"\nparmas = { per = "frame" }',
+            6,
+            r"unknown key 'parmas' in sweep 1; valid keys: drift, name, params, probe, severity, values",
+        ),
+        (
+            'p = 0.5, per = "step"',
+            'p = 0.5, prr = "step"',
+            13,
+            r"sweep 2 \('drift'\): RandomActionExecution has no parameter 'prr'; its parameters: p, per='step'",
+        ),
+        (
+            'mode = "cyclic"',
+            'mode = "cyclic", mood = 1',
+            19,
+            r"sweep 2 \('drift'\): ConceptDrift has no parameter 'mood'",
+        ),
+        (
+            'drift = { mode = "cyclic" }',
+            '[sweep.drift]\nmode = "cyclic"\nmood = 1',
+            21,
+            r"ConceptDrift has no parameter 'mood'",
+        ),
+        ('severity = "p"', 'severity = "q"', 7, r"severity 'q' of sweep 1 is not a parameter of RandomActionExecution"),
+        (
+            'probe = "RandomActionExecution"\nseverity = "p"',
+            'probe = "Teleport"\nseverity = "p"',
+            6,
+            r"unknown probe 'Teleport'; probes: .*RandomActionExecution",
+        ),
+        ("episodes = 20", "episodes = 'many'", 2, r"episodes must be a whole number of episodes >= 1, got 'many'"),
+        ("tolerance = 0.3", "tolerance = -1", 1, r"tolerance must be a relative drop >= 0"),
+        (
+            'p = 0.5, per = "step"',
+            'p = 0.5, per = "step", after = 3',
+            13,
+            r"sweep 2 \('drift'\): RandomActionExecution has no parameter 'after'",
+        ),
+        (
+            'mode = "cyclic"',
+            'mode = "cyclic", after = 3',
+            19,
+            r"'after' of sweep 2 is its severity; it cannot also be in drift",
+        ),
+        (
+            'name = "random"',
+            'name = "random"\nparams = { p = 0.1 }',
+            6,
+            r"'p' of sweep 1 is its severity; it cannot also be in params",
+        ),
+        (
+            "values = [\n  10,",
+            "values = [\n  10.5,",
+            15,
+            r"sweep 2 \('drift'\): ConceptDrift parameter after must be an integer",
+        ),
+        (
+            "values = [0.1, 0.2]",
+            "values = [0.1, 2]",
+            4,
+            r"sweep 1 \('random'\): p must be a probability in \[0, 1\], got 2",
+        ),
+        ("values = [0.1, 0.2]", "values = [0.1, 'x']", 8, r"values of sweep 1 must be a list of numbers"),
+    ],
+)
+def test_every_unknown_or_bad_key_of_a_suite_names_it_and_its_line(tmp_path, old, new, line, message):
+    from reports.errors import InvalidValueError
+
+    assert old in SUITE
+    path = tmp_path / "suite.toml"
+    path.write_text(SUITE.replace(old, new, 1))
+    with pytest.raises(InvalidValueError, match=message) as raised:
+        load_suite(path)
+    assert str(raised.value).startswith(f"{path}:{line}: ") and "\n" not in str(raised.value)
+
+
+def test_the_suite_above_is_valid():
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "suite.toml"
+        path.write_text(SUITE)
+        sweeps, defaults = load_suite(path)
+    assert defaults == {"tolerance": 0.3, "episodes": 20}
+    assert [s.severity for s in suite_settings(sweeps)] == [0.1, 0.2, 10, 20]
+
+
+def test_the_line_of_a_typo_survives_strings_comments_and_dotted_keys(tmp_path):
+    path = tmp_path / "tricky.toml"
+    path.write_text(
+        '''# [[sweep]] in a comment
+[[sweep]]
+name = """a name over
+[[sweep]] several lines, with a # and a ""quote"\"""
+probe = 'RandomActionExecution'  # 'quoted' [comment]
+"severity" = "p"
+values = [0.1, # a comment inside an array
+  0.2]
+params.per = "step"
+params.acts = [1, 2]
+'''
+    )
+    with pytest.raises(ValueError, match=rf"^{path}:10: sweep 1 \('a name over\\n.*has no parameter 'acts'") as raised:
+        load_suite(path)
+    assert "\n" not in str(raised.value)

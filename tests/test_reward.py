@@ -13,6 +13,7 @@ from certify.reward import (
     percentile_certificate,
     reward_certificate,
 )
+from reports.errors import InvalidValueError
 
 
 def test_certificate_follows_the_formula():
@@ -106,3 +107,72 @@ def test_minimum_episodes():
     assert minimum_episodes(0.05, "dkw") == 8
     assert minimum_episodes(0.05, "clopper-pearson", 200) == 12  # ceil(log2(200 / 0.05))
     assert 0.5 <= (0.05 / minimum_episodes(0.05)) ** (1 / minimum_episodes(0.05))
+
+
+@pytest.fixture(scope="module")
+def smoothed_episodes():
+    """40 short CartPole episodes of a balancing controller smoothed with sigma = 0.2."""
+    from attacks.smoothing import GaussianSmoothing
+    from conftest import BalancingPolicy
+    from envs.rollout import run
+
+    return run(BalancingPolicy(), "cartpole5?max_steps=20", 40, seed=0, defense=GaussianSmoothing(0.2))
+
+
+def test_certificates_take_episodes_and_their_recorded_sigma(smoothed_episodes):
+    """The sigma a certificate uses is the one the episodes were smoothed with (issue 19, item 8)."""
+    returns = smoothed_episodes.returns
+    expected = reward_certificate(returns, 0.2, [0.0, 0.2], low=0, high=20)
+    for sigma in (None, 0.2):
+        cert = reward_certificate(smoothed_episodes, sigma, [0.0, 0.2])  # range from the env: [0, 20]
+        assert cert.sigma == 0.2 and (cert.low, cert.high) == (0.0, 20.0)
+        np.testing.assert_array_equal(cert.certified, expected.certified)
+    np.testing.assert_array_equal(
+        percentile_certificate(smoothed_episodes, budgets=[0.0, 0.2]), percentile_certificate(returns, 0.2, [0.0, 0.2])
+    )
+    binary = binary_certificate(smoothed_episodes, budgets=[0.0, 0.2], success_min_return=20)
+    assert binary.episodes == 40 and binary.successes == int(np.sum(returns >= 20)) and binary.sigma == 0.2
+    np.testing.assert_array_equal(binary.certified, binary_certificate(binary.successes, 40, 0.2, [0, 0.2]).certified)
+
+
+@pytest.mark.parametrize(
+    "certify",
+    [
+        lambda eps: reward_certificate(eps, 0.4, [0.0]),
+        lambda eps: percentile_certificate(eps, 0.4, [0.0]),
+        lambda eps: binary_certificate(eps, sigma=0.4, budgets=[0.0], success_min_return=20),
+    ],
+    ids=["reward", "percentile", "binary"],
+)
+def test_a_sigma_other_than_the_recorded_one_is_refused(smoothed_episodes, certify):
+    with pytest.raises(InvalidValueError, match=r"sigma=0\.4 differs from .* smoothed with \(sigma=0\.2\)"):
+        certify(smoothed_episodes)
+
+
+def test_episodes_without_smoothing_or_under_attack_certify_nothing():
+    from attacks.smoothed_pgd import BudgetedSmoothedPGD
+    from attacks.smoothing import GaussianSmoothing
+    from conftest import make_mlp_policy
+    from envs.rollout import run
+
+    policy = make_mlp_policy()
+    plain = run(policy, "cartpole5?max_steps=5", 12, seed=0)
+    with pytest.raises(InvalidValueError, match="without Gaussian smoothing"):
+        reward_certificate(plain, 0.2, [0.0])
+    attacked = run(
+        policy,
+        "cartpole5?max_steps=5",
+        12,
+        seed=0,
+        defense=GaussianSmoothing(0.2),
+        attack=BudgetedSmoothedPGD(budget=0.1, sigma=0.2, noise_samples=2),
+    )
+    with pytest.raises(InvalidValueError, match="under an attack"):
+        reward_certificate(attacked, budgets=[0.0])
+
+
+def test_plain_returns_still_need_an_explicit_sigma():
+    with pytest.raises(InvalidValueError, match="sigma"):
+        reward_certificate([200.0] * 100, budgets=[0.0], low=0, high=200)
+    with pytest.raises(InvalidValueError, match="success_min_return"):
+        binary_certificate(5, 10, 0.2, [0.0], success_min_return=1.0)

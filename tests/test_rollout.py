@@ -4,12 +4,15 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
+from agents import load_policy
 from attacks.base import Attack, ThreatModel
 from attacks.smoothing import GaussianSmoothing
 from conftest import make_mlp_policy
 from envs.batched import SerialBatchedEnv
 from envs.executors import InProcessExecutor, ProcessPoolExecutor
 from envs.factory import make_env
+from envs.generic_probes import ObservationNoise, StickyActions
+from envs.probes import ProbeStack
 from envs.rollout import chunk_seeds, run
 from envs.wrappers import GaussianFrameNoise
 
@@ -212,3 +215,45 @@ def test_sampled_and_greedy_runs_do_not_share_checkpoints(tmp_path):
     run(policy, "cartpole5", 4, seed=1, checkpoint_dir=tmp_path)
     with pytest.raises(ValueError, match="different run"):
         run(policy, "cartpole5", 4, seed=1, checkpoint_dir=tmp_path, actions="sampled")
+
+
+ZERO_SEVERITY_PROBES = [ProbeStack.of(ObservationNoise, sigma=0.0), ProbeStack.of(StickyActions, p=0.0)]
+
+
+def _assert_same_episodes(baseline, probed):
+    np.testing.assert_array_equal(baseline.returns, probed.returns)
+    np.testing.assert_array_equal(baseline.lengths, probed.lengths)
+    for base_record, probed_record in zip(baseline.records, probed.records, strict=True):
+        np.testing.assert_array_equal(base_record.actions, probed_record.actions)
+        np.testing.assert_array_equal(base_record.frames, probed_record.frames)
+
+
+@pytest.mark.parametrize("probe", ZERO_SEVERITY_PROBES, ids=lambda stack: stack.label)
+@pytest.mark.parametrize(
+    "agent, env", [("zoo:cartpole5-dqn", "cartpole5"), ("zoo:mountaincar-dqn", "mountaincar")], ids=["cartpole", "car"]
+)
+def test_a_probe_at_zero_severity_gives_the_baseline_episodes(agent, env, probe):
+    """Stress tests are paired: a probe that does nothing leaves every episode as it was (issue 19, item 1),
+    whichever batched backend runs the baseline (CartPole's runs on gymnasium's array implementation)."""
+    policy = load_policy(agent)
+    baseline = run(policy, env, 6, seed=0, record_steps=True)
+    _assert_same_episodes(baseline, run(policy, env, 6, seed=0, record_steps=True, probe=probe))
+
+
+@pytest.mark.parametrize(
+    "probe", [*ZERO_SEVERITY_PROBES, ProbeStack.of(StickyActions, p=0.0, per="frame")], ids=lambda stack: stack.label
+)
+def test_a_probe_at_zero_severity_gives_the_baseline_atari_episodes(probe):
+    """Also below frame skipping, where the probe sees the noop starts the ALE draws at reset."""
+    policy = load_policy("zoo:freeway-dqn")
+    env = "freeway?max_steps=60"
+    baseline = run(policy, env, 2, seed=0, record_steps=True)
+    _assert_same_episodes(baseline, run(policy, env, 2, seed=0, record_steps=True, probe=probe))
+
+
+def test_episodes_record_the_defense_attack_and_probe_that_produced_them(balancing_policy):
+    eps = run(balancing_policy, "cartpole5?max_steps=5", 2, seed=0, defense=GaussianSmoothing(0.25))
+    assert eps.defense == GaussianSmoothing(0.25).describe() and eps.attack is None and eps.probe is None
+    probed = run(balancing_policy, "cartpole5?max_steps=5", 2, seed=0, probe=ZERO_SEVERITY_PROBES[1],
+                 attack=ShiftAttack(0.1))  # fmt: skip
+    assert probed.defense is None and probed.probe == "StickyActions(p=0.0)" and "ShiftAttack" in probed.attack

@@ -1,5 +1,5 @@
-from envs.seeding import child_seed
 from envs.rollout import chunk_seeds
+from envs.seeding import child_seed
 
 
 def test_child_seeds_never_follow_seed_arithmetic():

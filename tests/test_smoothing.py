@@ -21,3 +21,10 @@ def test_wrap_leaves_the_policy_alone(mlp_policy):
 def test_sigma_must_be_positive(sigma):
     with pytest.raises(ValueError, match="sigma"):
         GaussianSmoothing(sigma)
+
+
+def test_describe_names_the_noise_and_where_it_is_drawn():
+    record = GaussianSmoothing(0.3).describe()
+    assert (record.name, record.sigma, record.noise) == ("GaussianSmoothing", 0.3, "raw frames before stacking")
+    with pytest.raises(AttributeError):
+        record.sigma = 0.1  # what produced a run's episodes cannot change afterwards

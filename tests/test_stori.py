@@ -48,11 +48,15 @@ def with_events(game_mode: str, p: float | None = None, game: str = "breakout") 
 # --- validation ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("p", [-0.1, 1.5, float("nan"), "often"])
-def test_a_probability_outside_0_1_is_refused_eagerly(p):
-    with pytest.raises(ValueError, match=r"p must be a probability in \[0, 1\], got"):
+@pytest.mark.parametrize(
+    ("p", "message"),
+    [(-0.1, r"p must be a probability in \[0, 1\], got"), (1.5, r"p must be a probability in \[0, 1\], got"),
+     (float("nan"), r"p must be a probability in \[0, 1\], got"), ("often", r"parameter p must be a number")],
+)  # fmt: skip
+def test_a_probability_outside_0_1_is_refused_eagerly(p, message):
+    with pytest.raises(ValueError, match=message):
         ProbeStack.of(RandomEvents, game_mode="hit_cancelled", p=p)
-    with pytest.raises(ValueError, match=r"p must be a probability in \[0, 1\], got"):
+    with pytest.raises(ValueError, match=message):
         ProbeStack.of(MissingStateVariables, mode="torch", p=p)
 
 

@@ -3,7 +3,14 @@ import pytest
 
 from envs.generic_probes import FeatureDropout, RandomActionExecution
 from envs.probes import ProbeStack
-from envs.stress import ProbeSetting, relative_drop, stress_test
+from envs.stress import (
+    TOO_FEW_EPISODES,
+    ProbeSetting,
+    drop_verdict,
+    relative_drop,
+    stress_test,
+    verdict_min_episodes,
+)
 
 
 def test_relative_drop_is_one_minus_the_ratio_of_means_above_the_floor():
@@ -14,21 +21,69 @@ def test_relative_drop_is_one_minus_the_ratio_of_means_above_the_floor():
     assert drop == pytest.approx(1.0)  # as bad as the game allows
 
 
-def test_relative_drop_interval_covers_the_true_drop_at_its_level():
-    rng = np.random.default_rng(0)
+@pytest.mark.parametrize("episodes", [2, 3, 4, 5, 6, 7, 8, 9, 10, 60])
+def test_relative_drop_interval_covers_the_true_drop_at_its_level_down_to_two_episodes(episodes):
+    rng = np.random.default_rng(episodes)  # seeded: the same simulation every run
     covered = 0
-    for _ in range(400):
-        start = rng.normal(0, 1, 60)  # shared initial conditions make the pairs correlated
-        baseline = 100 + 10 * start + rng.normal(0, 5, 60)
-        perturbed = 70 + 8 * start + rng.normal(0, 5, 60)
+    for _ in range(800):
+        start = rng.normal(0, 1, episodes)  # shared initial conditions make the pairs correlated
+        baseline = 100 + 10 * start + rng.normal(0, 5, episodes)
+        perturbed = 70 + 8 * start + rng.normal(0, 5, episodes)
         _, low, high = relative_drop(baseline, perturbed, confidence=0.9)
         covered += low <= 0.3 <= high
-    assert 0.85 <= covered / 400 <= 0.95
+    assert 0.86 <= covered / 800 <= 0.94  # binomial sd at 800 draws: 0.011
+
+
+@pytest.mark.parametrize("episodes", [2, 4, 6, 10])
+def test_relative_drop_interval_covers_returns_capped_by_the_game(episodes):
+    # Returns bounded in [0, 200] with a pile at the cap, as a step limit makes them; far from normal.
+    def returns(rng, size):
+        start = rng.normal(0, 1, size)
+        baseline = np.clip(150 + 60 * start + rng.normal(0, 30, size), 0, 200)
+        return baseline, np.clip(110 + 60 * start + rng.normal(0, 50, size), 0, 200)
+
+    rng = np.random.default_rng([7, episodes])
+    population_baseline, population_perturbed = returns(rng, 400_000)
+    true_drop = 1 - population_perturbed.mean() / population_baseline.mean()
+    covered = 0
+    for _ in range(800):
+        _, low, high = relative_drop(*returns(rng, episodes), confidence=0.9)
+        covered += low <= true_drop <= high
+    assert 0.84 <= covered / 800 <= 0.95
+
+
+def test_relative_drop_stays_within_what_the_floor_allows():
+    # Two episodes whose normal-z interval reached past a 100 % drop (the perturbed mean below the floor).
+    drop, low, high = relative_drop(np.array([10.0, 100.0]), np.array([5.0, 0.0]))
+    assert drop == pytest.approx(1 - 5 / 110) and high == 1.0 and low < drop - 0.5  # t with 1 df: wide
+    # A return below the floor (the floor was set too high): no clip, the drop above 1 is reported as it is.
+    drop, _, high = relative_drop(np.array([10.0, 100.0]), np.array([-1.0, 0.0]))
+    assert drop > 1 and high > drop
+
+
+def test_no_verdict_below_the_episodes_a_distribution_free_test_needs():
+    assert [verdict_min_episodes(c) for c in (0.5, 0.9, 0.95, 0.99)] == [2, 5, 6, 8]
+    assert drop_verdict(0.0, 0.0, 0.2, episodes=5, confidence=0.95) == TOO_FEW_EPISODES
+    assert drop_verdict(0.0, 0.0, 0.2, episodes=6, confidence=0.95) == "pass"
+    assert drop_verdict(0.5, 0.6, 0.2, episodes=6, confidence=0.95) == "fail"
+    assert drop_verdict(0.1, 0.6, 0.2, episodes=6, confidence=0.95) == "inconclusive"
+
+
+def test_a_stress_test_with_too_few_episodes_gives_no_verdict_and_does_not_pass(balancing_policy):
+    settings = [ProbeSetting("random actions", 0.0, ProbeStack.of(RandomActionExecution, p=0.0))]
+    report = stress_test(balancing_policy, "cartpole5?max_steps=100", settings, 2, tolerance=0.2, seed=1)
+    (result,) = report.results
+    assert result.drop == 0 and result.verdict == TOO_FEW_EPISODES
+    assert not report.passed
+    finding = report.findings()[1]
+    assert finding.params["verdict"] == TOO_FEW_EPISODES and finding.params["min_episodes_for_verdict"] == 6
 
 
 def test_relative_drop_bad_input():
     with pytest.raises(ValueError, match="not above the floor"):
-        relative_drop(np.array([-3.0, -2.0]), np.array([-3.0, -3.0]))
+        relative_drop(np.array([-3.0, -3.0]), np.array([-3.0, -2.0]), floor=-3)
+    with pytest.raises(ValueError, match="finite returns"):
+        relative_drop(np.array([1.0, np.nan]), np.array([1.0, 1.0]))
     with pytest.raises(ValueError, match="paired"):
         relative_drop(np.ones(3), np.ones(4))
 

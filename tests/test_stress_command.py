@@ -49,3 +49,12 @@ def test_stress_command_title_names_env_probe_and_episodes(tmp_path, capsys):
     assert main([*args, "--probe", "StickyActions:p=0.1", "--no-progress", "--out", str(tmp_path / "s.json")]) == 0
     printed = "".join(capsys.readouterr().out.split())  # the console wraps a long title anywhere
     assert "onCartPole-v0?stack=5&max_steps=20underStickyActions(p=0.1)" in printed and "N=4persetting" in printed
+
+
+def test_too_few_episodes_get_no_verdict_and_a_plot(tmp_path, capsys):
+    out = tmp_path / "s.json"
+    args = ["stress", "--env", "cartpole5?max_steps=20", "--probes", "RandomActionExecution:p=0.5", "--episodes", "2"]
+    assert main([*args, "--no-progress", "--out", str(out)]) == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "no verdict below 6 episodes per setting" in printed and out.with_suffix(".png").exists()
+    assert json.loads(out.read_text())["extra"]["passed"] is False

@@ -1,0 +1,148 @@
+"""Every command of the CLI, driven with random malformed arguments and suite files (issue 19).
+
+Each example takes a command, a few valid options and one malformed one, and asserts what a user must see:
+exit code 2, one line on stderr that names the bad value, no traceback, and no output file written. The
+malformed values are chosen to be invalid for their option whatever else is given, so every example must
+be refused before any episode runs (a missing check shows up as a slow example or a wrong message).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rlcert.cli import main
+
+POSITIVE_INT = ["0", "-3", "abc", "1.5"]
+NONNEGATIVE_INT = ["-1", "x", "2.5"]
+POSITIVE_FLOAT = ["0", "-0.1", "nan", "inf", "abc"]
+NONNEGATIVE_FLOAT = ["-0.1", "nan", "-inf", "abc"]
+OPEN_PROBABILITY = ["0", "1", "1.5", "-0.2", "nan"]
+# A malformed value, or (value, the part of it the error must name) where only a part is wrong.
+PROBE = [("Bogus:p=1", "Bogus"), ("RandomActionExecution:q=0.1", "'q'"), ("RandomActionExecution:p=7", "7"),
+         ("StickyActions:p=x", "'x'")]  # fmt: skip
+POLICY = [("zoo:nope", "'nope'"), "missing.zip", "/nonexistent/weights.pt"]
+ENV = ["NoSuchEnv-v9", ("cartpole5?bogus=1", "'bogus'")]
+ROLLOUT = {"--seed": NONNEGATIVE_INT, "--workers": POSITIVE_INT, "--chunk-size": POSITIVE_INT, "--probe": PROBE}
+
+# command -> (valid options that keep any accidental run short, {option: malformed values})
+COMMANDS: dict[tuple[str, ...], tuple[list[str], dict[str, list[str]]]] = {
+    ("evaluate",): (
+        ["--episodes", "3", "--no-progress"],
+        {**ROLLOUT, "--episodes": POSITIVE_INT, "--sigma": NONNEGATIVE_FLOAT, "--policy": POLICY, "--env": ENV,
+         "--actions": ["argmax", "random"]},
+    ),
+    ("certify", "reward"): (
+        ["--episodes", "20", "--no-progress"],
+        {**ROLLOUT, "--episodes": POSITIVE_INT, "--sigma": POSITIVE_FLOAT, "--alpha": OPEN_PROBABILITY,
+         "--budgets": ["1:0:0.2", "a,b", "-1", "0:1:0", "0:1:-0.1"], "--bound": ["wilson", "bonferroni"],
+         "--range": ["5:1", "a:b", "0:nan", "3"], "--attack-episodes": NONNEGATIVE_INT,
+         "--attack-noise-samples": POSITIVE_INT, "--success-min-return": ["nan", "inf", "abc"],
+         "--policy": POLICY, "--env": ENV, "--from-returns": ["/nonexistent/returns.npy"]},
+    ),
+    ("certify", "smoothed-actions"): (
+        ["--episodes", "1", "--samples", "10"],
+        {"--episodes": POSITIVE_INT, "--samples": POSITIVE_INT, "--alpha": OPEN_PROBABILITY,
+         "--sigma": POSITIVE_FLOAT, "--eps": ["-1", "0", "x", "0.1,nan"], "--score-range": ["5:1", "a:b"],
+         "--seed": NONNEGATIVE_INT, "--policy": POLICY, "--env": ENV},
+    ),
+    ("certify", "actions"): (
+        ["--episodes", "1", "--max-states", "2", "--radius-iterations", "2"],
+        {"--episodes": POSITIVE_INT, "--eps": ["-1", "0", "x"], "--norm": ["3", "l1"], "--method": ["foo"],
+         "--seed": NONNEGATIVE_INT, "--radius-max": POSITIVE_FLOAT, "--radius-iterations": POSITIVE_INT,
+         "--max-states": NONNEGATIVE_INT, "--probe": PROBE, "--policy": POLICY, "--env": ENV},
+    ),
+    ("stress",): (
+        ["--episodes", "2", "--no-progress", "--probes", "RandomActionExecution:p=0.1"],
+        {**ROLLOUT, "--episodes": ["0", "1", "-2", "x"], "--tolerance": NONNEGATIVE_FLOAT,
+         "--confidence": OPEN_PROBABILITY, "--floor": ["nan", "abc"], "--probes": PROBE, "--policy": POLICY,
+         "--env": ENV, "--actions": ["argmax"]},
+    ),
+    ("zoo", "train", "cartpole5-dqn"): (
+        [],
+        {"--stop-after": ["0", "-5", "x"], "--final-episodes": ["1", "0", "x"]},
+    ),
+}  # fmt: skip
+
+SUITE = """{top}
+[[sweep]]
+name = "random actions"
+probe = "RandomActionExecution"
+params = {{ per = "step"{param} }}
+severity = "p"
+values = [0.1]
+{sweep}
+"""
+
+
+def _run(argv: list[str]) -> tuple[int, str]:
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        try:
+            code = main(argv)
+        except SystemExit as exit_:  # argparse exits on its own errors
+            code = exit_.code
+    return code, err.getvalue()
+
+
+def _assert_refused(argv: list[str], bad: str, out: Path) -> None:
+    code, err = _run(argv)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2, (argv, code, err)
+    assert "Traceback" not in err, (argv, err)
+    # Library warnings (gymnasium's deprecation notices) may precede it; the error itself is one line.
+    errors = [line for line in lines if line.startswith("rlcert: error:")]
+    assert len(errors) == 1 and errors[0] == lines[-1], (argv, err)
+    assert bad in errors[0], (argv, bad, errors[0])
+    assert not out.exists() and not out.with_suffix(".png").exists(), argv
+
+
+@settings(max_examples=60)
+@given(data=st.data())
+def test_every_command_refuses_a_malformed_option_in_one_line(data, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("fuzz")
+    command = data.draw(st.sampled_from(sorted(COMMANDS)))
+    valid, malformed = COMMANDS[command]
+    option = data.draw(st.sampled_from(sorted(malformed)))
+    value = data.draw(st.sampled_from(malformed[option]))
+    bad, named = value if isinstance(value, tuple) else (value, value)
+    out = tmp / "report.json"
+    argv = [*command, *valid, f"{option}={bad}"]
+    if command[0] != "zoo":
+        argv += ["--out", str(out)]
+    else:
+        argv += ["--out-dir", str(tmp / "agent"), "--run-dir", str(tmp / "run")]
+    _assert_refused(argv, named, out)
+    assert not (tmp / "agent").exists() and not (tmp / "run").exists()
+
+
+@settings(max_examples=20)
+@given(
+    place=st.sampled_from(["top", "sweep", "param"]),
+    key=st.from_regex(r"[a-z]{3,10}", fullmatch=True).filter(
+        lambda k: k not in {"tolerance", "episodes", "floor", "name", "probe", "params", "severity", "values",
+                            "drift", "per", "actions", "p", "sweep", "seed"}  # fmt: skip
+    ),
+)
+def test_a_suite_file_with_an_unknown_key_is_refused(place, key, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("suite")
+    parts = {"top": "", "sweep": "", "param": ""}
+    parts[place] = {"top": f"{key} = 0.25", "sweep": f"{key} = 1", "param": f", {key} = 0.5"}[place]
+    suite = tmp / "suite.toml"
+    suite.write_text(SUITE.format(**parts))
+    out = tmp / "report.json"
+    argv = ["stress", "--env", "cartpole5?max_steps=10", "--episodes", "2", "--no-progress"]
+    _assert_refused([*argv, "--probes", str(suite), "--out", str(out)], key, out)
+
+
+def test_an_unwritable_out_is_refused_by_every_command(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    out = blocker / "report.json"
+    for command, (valid, _) in COMMANDS.items():
+        if command[0] != "zoo":
+            _assert_refused([*command, *valid, "--out", str(out)], str(out), out)
