@@ -5,11 +5,13 @@ from certify.action_certificates import (
     TrajectoryCertificate,
     certified_radii,
     certify_actions,
+    certify_episodes,
     certify_trajectory,
 )
-from certify.bounds import UnsupportedLayerError, compute_bounds, margin_bounds
+from certify.bounds import UnsupportedLayerError, check_bound_options, compute_bounds, margin_bounds
 from certify.confidence import (
     BAND_METHODS,
+    LevelCacheWarning,
     clopper_pearson_lower,
     clopper_pearson_upper,
     dkw_margin,
@@ -33,7 +35,10 @@ __all__ = [
     "TrajectoryCertificate",
     "certified_radii",
     "certify_actions",
+    "certify_episodes",
     "certify_trajectory",
+    "check_bound_options",
+    "LevelCacheWarning",
     "UnsupportedLayerError",
     "compute_bounds",
     "margin_bounds",

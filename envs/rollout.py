@@ -108,7 +108,8 @@ class Episodes:
     cut: np.ndarray | None = None
     """Per episode: True where the env's step limit ended it, not the game. A greedy policy that stalls
     (a game that waits for FIRE after a lost life, say) shows here instead of as a merely low return.
-    None where a resumed run's checkpoint predates this record."""
+    Always recorded by the engine (a checkpointed chunk without it is recomputed); None only for
+    Episodes built by hand."""
     actions: str = "greedy"
     """How actions were chosen: ``greedy`` or ``sampled`` from the policy's own distribution."""
     defense: DefenseRecord | None = None
@@ -388,8 +389,14 @@ def _defense_record(defense: Defense) -> DefenseRecord:
     return describe() if describe is not None else DefenseRecord(type(defense).__name__)
 
 
+# Bumped whenever the same arguments would give other episodes (2: one slot seeding for every backend and
+# probes with generators of their own, issue 19), so a checkpoint of an older engine is never resumed.
+ENGINE_VERSION = 2
+
+
 def _run_fingerprint(policy: Policy, spec: EnvSpec, episodes: int, task: ChunkTask, chunk_size: int) -> dict:
     return {
+        "engine": ENGINE_VERSION,
         "policy": getattr(policy, "fingerprint", repr(policy)),
         "env": str(spec),
         "episodes": int(episodes),

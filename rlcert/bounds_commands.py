@@ -8,8 +8,7 @@ import numpy as np
 
 from certify.bounds import check_bound_options
 from reports.errors import InvalidValueError
-from rlcert.certify_commands import parse_radii
-from rlcert.config import RolloutOptions, check_count, check_finite, check_output_path
+from rlcert.config import RolloutOptions, check_count, check_finite, check_output_path, parse_radii
 
 __all__ = ["CertifyActionsConfig", "certify_actions_command"]
 

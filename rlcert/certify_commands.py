@@ -12,7 +12,14 @@ from typing import Any
 import numpy as np
 
 from reports.errors import InvalidValueError
-from rlcert.config import RolloutOptions, check_count, check_finite, check_output_path, check_probability_open
+from rlcert.config import (
+    RolloutOptions,
+    check_count,
+    check_finite,
+    check_output_path,
+    check_probability_open,
+    parse_radii,
+)
 
 __all__ = [
     "CertifyRewardConfig",
@@ -20,7 +27,6 @@ __all__ = [
     "certify_reward",
     "certify_smoothed_actions",
     "load_returns",
-    "parse_radii",
 ]
 
 DEFAULT_SMOOTHED_POLICY = "zoo:cartpole5-ppo-sigma0.2"
@@ -28,20 +34,6 @@ DEFAULT_SMOOTHED_POLICY = "zoo:cartpole5-ppo-sigma0.2"
 
 def _flags(names: list[str]) -> str:
     return ", ".join("--" + name.replace("_", "-") for name in names)
-
-
-def parse_radii(text: str, name: str) -> list[float]:
-    """A comma list of perturbation sizes, each finite and > 0 (a radius of 0 or less certifies nothing)."""
-    values = []
-    for item in text.split(","):
-        try:
-            value = float(item)
-        except ValueError:
-            raise InvalidValueError(f"--{name} must be a comma list of numbers > 0, got {text!r}") from None
-        if not (math.isfinite(value) and value > 0):
-            raise InvalidValueError(f"--{name} values must be finite and > 0, got {item.strip()!r} in {text!r}")
-        values.append(value)
-    return values
 
 
 @dataclass(frozen=True)

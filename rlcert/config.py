@@ -29,6 +29,7 @@ __all__ = [
     "check_probability_open",
     "check_output_path",
     "OneLineErrorParser",
+    "parse_radii",
 ]
 
 T = TypeVar("T")
@@ -172,6 +173,21 @@ def _base_type(annotation: Any) -> tuple[type, bool]:
         if len(args) == 1:
             return args[0], True
     return annotation, False
+
+
+def parse_radii(text: str, name: str) -> list[float]:
+    """A comma list of perturbation sizes, each finite and > 0 (a radius of 0 or less certifies nothing)."""
+    flag = "--" + name.replace("_", "-")
+    values = []
+    for item in text.split(","):
+        try:
+            value = float(item)
+        except ValueError:
+            raise InvalidValueError(f"{flag} must be a comma list of numbers > 0, got {text!r}") from None
+        if not (math.isfinite(value) and value > 0):
+            raise InvalidValueError(f"{flag} values must be finite and > 0, got {item.strip()!r} in {text!r}")
+        values.append(value)
+    return values
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
