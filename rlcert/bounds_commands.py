@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -80,7 +80,6 @@ def certify_actions_command(config: CertifyActionsConfig) -> int:
     from envs.factory import resolve_env_spec
     from reports import AuditReport, Finding
     from reports.console import report_console
-    from rlcert import versions
 
     policy = load_policy(config.policy)
     spec = resolve_env_spec(policy_env(config.policy, config.env))
@@ -179,13 +178,15 @@ def certify_actions_command(config: CertifyActionsConfig) -> int:
         )
     report = AuditReport(
         "rlcert certify actions",
-        [replace(f, versions=versions()) for f in findings],
-        subject={"policy": config.policy, "env": str(spec)},
+        findings,
+        subject={"policy": config.policy, "env": str(spec), **probe_context},
         extra={"config": asdict(config), "radii": radii.tolist()},
     )
     path = report.save(config.out)
+    under = f" under probe {probe_context['probe']}" if probe_context else ""
     table = Table(
-        title=f"sound action certificates · {config.method} · l{config.norm} · mean radius {radii.mean():.4g}"
+        title=f"sound action certificates · {config.policy} on {spec}{under} · {len(states)} states of "
+        f"{config.episodes} episodes · {config.method} · l{config.norm} · mean radius {radii.mean():.4g}"
     )
     columns = ("eps", "certified states", "local Lipschitz mean / max", "sound episodes", "first uncertified step")
     for column in columns:

@@ -138,3 +138,14 @@ def test_seeds_share_no_episode_and_every_certificate_uses_one_run(tmp_path, mon
         episodes = [f.params["episode"] for f in report.findings if f.name == "certified_step_fraction"]
         assert episodes == [0, 1, 2] * 3  # one certificate per episode and eps
     assert not set(first_states[0]) & set(first_states[1])
+
+
+def test_the_title_says_what_the_certificates_hold_for(tmp_path, capsys):
+    out = tmp_path / "a.json"
+    args = ["certify", "actions", "--episodes", "1", "--eps", "0.001", "--max-states", "3", "--no-trajectories",
+            "--no-lipschitz", "--env", "cartpole5?max_steps=5", "--probe", "StickyActions:p=0.1"]  # fmt: skip
+    assert main([*args, "--radius-iterations", "2", "--no-progress", "--out", str(out)]) == 0
+    printed = "".join(capsys.readouterr().out.split())
+    assert (
+        "zoo:cartpole5-dqnonCartPole-v0?stack=5&max_steps=5underprobeStickyActions(p=0.1)·3statesof1episodes" in printed
+    )
