@@ -124,8 +124,25 @@ def test_every_command_refuses_a_malformed_option_in_one_line(data, tmp_path_fac
 @given(
     place=st.sampled_from(["top", "sweep", "param"]),
     key=st.from_regex(r"[a-z]{3,10}", fullmatch=True).filter(
-        lambda k: k not in {"tolerance", "episodes", "floor", "name", "probe", "params", "severity", "values",
-                            "drift", "per", "actions", "p", "sweep", "seed"}  # fmt: skip
+        lambda k: (
+            k
+            not in {
+                "tolerance",
+                "episodes",
+                "floor",
+                "name",
+                "probe",
+                "params",
+                "severity",
+                "values",
+                "drift",
+                "per",
+                "actions",
+                "p",
+                "sweep",
+                "seed",
+            }
+        )  # fmt: skip
     ),
 )
 def test_a_suite_file_with_an_unknown_key_is_refused(place, key, tmp_path_factory):
