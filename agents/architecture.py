@@ -142,12 +142,33 @@ def read_architecture(path: str | Path) -> dict[str, Any]:
     return check_architecture(data, source=str(path))
 
 
+ARCHITECTURE_KEYS = ("format", "layers", "output", "observation_shape", "observation_space", "action_space")
+# The keys each layer type and space type takes: anything else is a typo that would be silently ignored.
+_LAYER_KEYS = {"linear": {"in", "out"}, "conv2d": {"in", "out", "kernel", "stride", "padding"}}
+_SPACE_KEYS = {"discrete": {"n"}, "box": {"shape", "low", "high"}}
+
+
+def _refuse_unknown_keys(mapping: Mapping[str, Any], valid: set[str] | tuple[str, ...], where: str) -> None:
+    unknown = sorted(set(mapping) - set(valid))
+    if unknown:
+        raise PolicyLoadError(f"{where} has the unknown key {unknown[0]!r}; valid keys: {', '.join(sorted(valid))}")
+
+
 def check_architecture(data: Any, source: str = "architecture") -> dict[str, Any]:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise PolicyLoadError(f"{source} is not an {FORMAT} description (missing or wrong 'format')")
+    _refuse_unknown_keys(data, ARCHITECTURE_KEYS, source)
     for key in ("layers", "output", "observation_shape", "action_space"):
         if key not in data:
             raise PolicyLoadError(f"{source} lacks the key {key!r}")
+    if not isinstance(data["layers"], list) or not all(isinstance(layer, dict) for layer in data["layers"]):
+        raise PolicyLoadError(f"{source}: layers must be a list of objects")
+    for index, layer in enumerate(data["layers"]):
+        _refuse_unknown_keys(layer, {"type", *_LAYER_KEYS.get(layer.get("type"), ())}, f"{source}: layer {index}")
+    for key in ("observation_space", "action_space"):
+        space = data.get(key)
+        if isinstance(space, dict):
+            _refuse_unknown_keys(space, {"type", *_SPACE_KEYS.get(space.get("type"), ())}, f"{source}: {key}")
     if data["output"] not in OUTPUT_KINDS:
         raise PolicyLoadError(f"{source}: output {data['output']!r} is not one of {', '.join(OUTPUT_KINDS)}")
     return data

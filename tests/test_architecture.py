@@ -114,3 +114,20 @@ def test_uniform_box_bounds_are_stored_as_one_number():
     pixels = gym.spaces.Box(0.0, 1.0, (4, 84, 84), np.float32)
     assert space_to_json(pixels) == {"type": "box", "shape": [4, 84, 84], "low": 0.0, "high": 1.0}
     assert space_from_json(space_to_json(pixels)) == pixels
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"activation": "relu"}, "architecture has the unknown key 'activation'; valid keys: action_space"),
+        ({"layers": [{"type": "linear", "in": 4, "out": 2, "bias": False}]}, "layer 0 has the unknown key 'bias'"),
+        ({"action_space": {"type": "discrete", "n": 2, "start": 1}}, "action_space has the unknown key 'start'"),
+    ],
+)
+def test_unknown_keys_in_an_architecture_are_refused(change, message):
+    from agents.architecture import FORMAT, check_architecture
+
+    data = {"format": FORMAT, "layers": [{"type": "linear", "in": 4, "out": 2}], "output": "q_values",
+            "observation_shape": [4], "action_space": {"type": "discrete", "n": 2}} | change  # fmt: skip
+    with pytest.raises(PolicyLoadError, match=message.replace("(", r"\(")):
+        check_architecture(data)
