@@ -190,11 +190,17 @@ def load_returns(path: str | Path) -> np.ndarray:
             values = np.load(path, allow_pickle=False)
         elif path.suffix == ".json":
             data = json.loads(path.read_text())
-            values = data.get("returns") if isinstance(data, dict) else data
+            if isinstance(data, dict) and set(data) != {"returns"}:
+                unknown = sorted(set(data) - {"returns"})
+                what = f"the unknown key {unknown[0]!r}" if unknown else "no key 'returns'"
+                raise InvalidValueError(f"returns file {str(path)!r} has {what}; valid keys: returns")
+            values = data["returns"] if isinstance(data, dict) else data
         else:
             values = np.loadtxt(path, ndmin=1)
         returns = np.asarray(values, dtype=np.float64)
-    except (ValueError, TypeError, OSError) as exc:
+    except InvalidValueError:
+        raise
+    except (ValueError, TypeError, OSError) as exc:  # what numpy and json raise for a file that is not numbers
         raise InvalidValueError(f"cannot read returns from {str(path)!r}: {exc}") from None
     if returns.ndim != 1 or returns.size == 0 or not np.all(np.isfinite(returns)):
         raise InvalidValueError(f"{str(path)!r} must hold a non-empty flat list of finite returns")

@@ -127,6 +127,9 @@ def test_load_returns_validates(tmp_path):
         load_returns(tmp_path / "nan.txt")
     with pytest.raises(ValueError, match="does not exist"):
         load_returns(tmp_path / "none.npy")
+    (tmp_path / "typo.json").write_text('{"returns": [1, 2], "sigmaa": 0.2}')
+    with pytest.raises(ValueError, match="has the unknown key 'sigmaa'; valid keys: returns"):
+        load_returns(tmp_path / "typo.json")
 
 
 def test_certify_smoothed_actions(tmp_path, capsys):
