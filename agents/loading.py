@@ -5,13 +5,15 @@ References:
 * ``zoo:NAME`` — a bundled zoo agent (``rlcert zoo list``);
 * ``path/to/model.zip`` — a Stable-Baselines3 archive (DQN, PPO, A2C, SAC, TD3);
 * ``path/to/weights.pt`` — a torch ``state_dict``, with its architecture JSON given explicitly or
-  found beside it as ``weights.json`` or ``architecture.json``.
+  found beside it as ``weights.json`` or ``architecture.json``, or in the ``meta.json`` beside it (the
+  folder ``rlcert zoo train`` writes, like a zoo agent's).
 
 No path through here unpickles code: weights are read with ``torch.load(..., weights_only=True)``.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from agents.architecture import PolicyLoadError, read_architecture
@@ -41,16 +43,32 @@ def load_policy(reference: str | Path, architecture: str | Path | None = None) -
         if architecture is None:
             candidates = [path.with_suffix(".json"), path.parent / "architecture.json"]
             architecture = next((c for c in candidates if c.is_file()), None)
-            if architecture is None:
+        if architecture is not None:
+            description = read_architecture(architecture)
+        else:
+            description = _meta_architecture(path.parent / "meta.json")
+            if description is None:
                 raise PolicyLoadError(
-                    f"no architecture JSON for {text!r}: pass one, or put {candidates[0].name} or "
-                    "architecture.json beside the weights"
+                    f"no architecture JSON for {text!r}: pass one, or put {path.with_suffix('.json').name}, "
+                    "architecture.json or a trained agent's meta.json beside the weights"
                 )
-        return TorchModulePolicy.from_architecture(read_architecture(architecture), path, name=path.stem)
+        return TorchModulePolicy.from_architecture(description, path, name=path.stem)
     raise PolicyLoadError(
         f"cannot tell what kind of policy {text!r} is: use zoo:NAME, an SB3 .zip, or a .pt state_dict "
         "with an architecture JSON"
     )
+
+
+def _meta_architecture(meta_path: Path) -> dict | None:
+    """The ``architecture`` entry of a trained agent's meta.json (None when there is no such file or entry)."""
+    if not meta_path.is_file():
+        return None
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PolicyLoadError(f"{str(meta_path)!r} is not a readable meta.json ({exc})") from None
+    architecture = meta.get("architecture") if isinstance(meta, dict) else None
+    return architecture if isinstance(architecture, dict) else None
 
 
 def policy_env(reference: str | Path, env: str | None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from pathlib import Path
@@ -36,6 +37,16 @@ class TorchModulePolicy:
     argmax), ``action_mean`` (a Box action, clipped to the action space as SB3 does at test time) or
     ``squashed_action`` (already in [-1, 1], rescaled to the action bounds, as SAC/TD3 actors).
 
+    The policy computes with its own copy of ``module``, taken when it is built, in eval mode with its
+    parameters frozen: the deployed network that certificates and bounds reason about (dropout off,
+    batch norm on its running statistics, no parameter gradients when an attack differentiates
+    ``scores``). The caller's module is never changed (a user who wraps the module they train gets it
+    back with its modes, flags and statistics as they were), and later training of it does not reach the
+    policy: wrap it again. A copy rather than SB3's per-call ``set_training_mode``: switching the modes of
+    a 2x256 MLP and back cost about 60 µs per call against a 0.7 ms forward pass at batch 250 (one CPU
+    thread), and a module that stays in eval mode is also what ``policy.module`` readers (bound
+    propagation refuses a training-mode batch norm) need.
+
     Example:
         >>> from torch import nn
         >>> import gymnasium as gym
@@ -58,9 +69,7 @@ class TorchModulePolicy:
         discrete = isinstance(action_space, gym.spaces.Discrete)
         if discrete != (output in ("q_values", "logits")):
             raise InvalidValueError(f"output {output!r} does not fit the action space {action_space}")
-        self.module = module.eval()
-        for p in self.module.parameters():
-            p.requires_grad_(False)
+        self.module = copy.deepcopy(module).eval().requires_grad_(False)
         self.observation_space = observation_space
         self.action_space = action_space
         self.output = output

@@ -1,35 +1,55 @@
-"""Train a zoo agent from its recipe with Stable-Baselines3 and write it into the zoo (``rlcert[train]``).
+"""Train a zoo agent from its recipe with Stable-Baselines3 (``rlcert[train]``).
+
+Where it writes. A run lives in a run directory (default ``runs/zoo-train/NAME`` under the working
+directory) that holds its checkpoint; the trained agent (weights.pt, meta.json, learning_curve.csv and
+.png) goes to ``out_dir``, by default ``<run dir>/agent``, which loads as it is
+(``load_policy("<run dir>/agent/weights.pt")``). The installed zoo (``agents/zoo/NAME``) is written only
+when ``out_dir`` names it (``rlcert zoo train NAME --replace-zoo-agent``).
 
 Model selection evaluates the policy (greedy, or sampled where ``recipe.evaluation_actions`` says so)
 every ``eval_every`` steps (``eval_episodes`` episodes on seeds 1000 + k, through the rollout engine) and
 keeps the ``finalists`` best snapshots; at the end each finalist is evaluated again (``final_episodes``
 episodes on seed 2000, the same episodes for all) and the best of those is picked. The score written to
 ``meta.json`` is a separate final evaluation on seed 0, so neither the selection nor the re-evaluation
-inflates it.
+inflates it. (Each of these seeds roots its own ``SeedSequence`` in the rollout engine: the streams are
+disjoint.)
 
-A run lives in a run directory and checkpoints itself (policy and optimizer tensors, step count,
-selection state and learning curve; written atomically, read back with ``weights_only=True``), so an
-interrupted run — a killed process, or a training budget spread over several sessions — resumes where
-its last checkpoint left off (a DQN's replay buffer is not checkpointed: a resumed DQN refills it with
-its epsilon-greedy policy for ``learning_starts`` steps before it learns again). A
-resumed run continues the same schedules (learning rate and clip range decay over the recipe's total
-steps) but is not bit-identical to an uninterrupted one: the training envs restart from fresh
-episodes. The learning curve (every finished training episode's raw game return, and every selection
-evaluation) is written as CSV and PNG beside the agent.
+Checkpoints and resume (``agents.training_checkpoint``). A run checkpoints itself at the end of every
+segment of ``checkpoint_every`` steps (to the next SB3 rollout boundary), and every segment starts from
+exactly what its checkpoint holds, in an uninterrupted run as in a resumed one: training envs restarted
+with seeds derived from the recipe's seed and the step, generators reseeded, a DQN's replay buffer kept.
+So on the CPU a run resumed from any of its checkpoints, after ``stop_after`` (which ends a call at the
+first checkpoint after that many steps), a kill or Ctrl-C, reproduces the uninterrupted run bit for bit:
+the same learning curve, selection scores, finalists, chosen snapshot, weights and scores (tested).
+
+What a resume does not reproduce: the steps trained after the last checkpoint are lost (Ctrl-C raises
+``TrainingInterrupted``, which says how many; they are trained again identically); a DQN whose replay
+buffer is larger than ``REPLAY_CHECKPOINT_BYTES`` (the Atari DQNs: 100k frames, 5.6-11 GB) resumes with
+an empty buffer, which it refills with its own epsilon-greedy play for ``learning_starts`` steps before
+it learns again, so from there on it differs from an uninterrupted run; a budget changed mid-run
+stretches the learning-rate and clip-range schedules from where the run stands (recorded in meta.json);
+training on a GPU, with another thread count, or another torch or SB3 version is not bit-identical; and
+a checkpoint written before segments were introduced resumes, but without its replay buffer and not
+reproducibly. That older scheme reseeded the training envs and the model with ``seed + steps`` on
+resume, dropped the DQN's replay buffer and target-update counter, and checkpointed in the middle of
+rollouts: a resumed cartpole5-dqn picked its snapshot at 90k steps where the uninterrupted run had
+picked 75k. The committed zoo agents were trained under that scheme, so a run today reproduces their
+recipe, not their exact weights.
+
+The learning curve (every finished training episode's raw game return, and every selection evaluation)
+is written as CSV and PNG beside the agent.
 
 A recipe with ``init_from`` starts from another zoo agent's weights (a warm start: the noise-trained
 twins continue from their plain twin under noise); meta.json names that agent and its weights'
 fingerprint, so the run is reproducible from the committed zoo. A warm-started DQN fills its first
-replay buffer with its own epsilon-greedy play, as a resumed one does.
+replay buffer with its own epsilon-greedy play, as a DQN resumed without its buffer does.
 """
 
 from __future__ import annotations
 
 import csv
 import dataclasses
-import hashlib
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -39,20 +59,52 @@ import torch
 
 from agents.architecture import PolicyLoadError
 from agents.recipes import ZooRecipe
-from agents.zoo import ZOO_DIR, load_zoo_policy, zoo_entry
+from agents.training_checkpoint import (
+    CHECKPOINT,
+    begin_segment,
+    cut_episodes,
+    finalists_of_old_checkpoint,
+    load_checkpoint,
+    recipe_fingerprint,
+    replay_state,
+    restore_replay,
+    save_atomic,
+)
+from agents.zoo import load_zoo_policy, zoo_entry
 from attacks.smoothing import GaussianSmoothing
 from envs.factory import make_env, resolve_env_spec
 from envs.rollout import run
 from reports.errors import OperationError
 from reports.plots import plot_learning_curve
 
-__all__ = ["train_zoo_agent", "evaluate_for_zoo", "default_run_dir"]
+__all__ = [
+    "train_zoo_agent",
+    "evaluate_for_zoo",
+    "default_run_dir",
+    "default_agent_dir",
+    "TrainingInterrupted",
+]
 
-CHECKPOINT = "checkpoint.pt"
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a training run. ``checkpoint`` holds its finished work at ``timesteps_saved`` steps
+    (None: nothing was saved yet); a rerun with the same run directory resumes from it. Still a
+    ``KeyboardInterrupt``, so code that stops on Ctrl-C keeps doing so."""
+
+    def __init__(self, message: str, checkpoint: Path | None, timesteps_saved: int | None):
+        super().__init__(message)
+        self.checkpoint = checkpoint
+        self.timesteps_saved = timesteps_saved
 
 
 def default_run_dir(name: str) -> Path:
+    """Where a run of recipe ``name`` keeps its checkpoint by default (relative to the working directory)."""
     return Path("runs") / "zoo-train" / name
+
+
+def default_agent_dir(run_dir: Path) -> Path:
+    """Where a run writes its trained agent by default: beside its checkpoint, never into the installed zoo."""
+    return Path(run_dir) / "agent"
 
 
 def _schedule(value: Any) -> Any:
@@ -90,22 +142,6 @@ def _selection_score(evaluation: dict[str, Any]) -> float:
     return evaluation["smoothed"]["mean_return"] if "smoothed" in evaluation else evaluation["mean_return"]
 
 
-def _recipe_fingerprint(recipe: ZooRecipe) -> str:
-    """What a checkpoint must match to be resumed: everything that shapes the training except its length,
-    so a recipe whose budget grew continues its run (the learning-rate schedule then stretches to the
-    new total from where it stands)."""
-    fields = (recipe.name, recipe.env, recipe.algorithm, recipe.hyperparameters, recipe.net_arch,
-              recipe.n_envs, recipe.noise_sigma, recipe.seed, recipe.network, recipe.init_from)  # fmt: skip
-    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def _finalists_of_old_checkpoint(resumed: dict[str, Any]) -> list[dict[str, Any]]:
-    """Checkpoints written before finalists were kept hold only the single best snapshot."""
-    if resumed.get("best_policy") is None:
-        return []
-    return [{"timesteps": resumed["best_timesteps"], "score": resumed["best_score"], "policy": resumed["best_policy"]}]
-
-
 def _warm_start(model, recipe: ZooRecipe) -> dict[str, Any]:
     """Load the zoo agent ``recipe.init_from`` into ``model`` (a resumed run overwrites it with its
     checkpoint right after) and say what it was, for meta.json."""
@@ -124,39 +160,6 @@ def _warm_start(model, recipe: ZooRecipe) -> dict[str, Any]:
     return {"agent": recipe.init_from, "weights_fingerprint": source.fingerprint, "timesteps": trained.get("timesteps")}
 
 
-def _save_atomic(obj: Any, path: Path) -> None:
-    partial = path.with_suffix(".partial")
-    torch.save(obj, partial)
-    os.replace(partial, path)
-
-
-def _rollout_steps(recipe: ZooRecipe) -> int:
-    """Env steps SB3 collects between two checks of the training budget (PPO's n_steps, DQN's train_freq,
-    times the number of envs; SB3's defaults where the recipe leaves them out)."""
-    key, default = ("n_steps", 2048) if recipe.algorithm == "ppo" else ("train_freq", 4)
-    per_env = recipe.hyperparameters.get(key, default)
-    return (per_env if isinstance(per_env, int) else 1) * recipe.n_envs
-
-
-def _load_checkpoint(run_dir: Path, recipe: ZooRecipe) -> dict[str, Any] | None:
-    path = run_dir / CHECKPOINT
-    if not path.exists():
-        return None
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if state.get("fingerprint") != _recipe_fingerprint(recipe):
-        raise OperationError(
-            f"{path} belongs to a different recipe or settings than {recipe.name!r}; "
-            "remove it (or pass another run directory) to start afresh"
-        )
-    # SB3 checks its budget between rollouts, so a finished run ends up to one rollout past it.
-    if int(state["timesteps"]) >= recipe.timesteps + _rollout_steps(recipe):
-        raise OperationError(
-            f"{path} has trained {int(state['timesteps'])} steps, more than the recipe's {recipe.timesteps}; "
-            "raise the recipe's timesteps or start afresh"
-        )
-    return state
-
-
 def write_learning_curve(curve: list[dict[str, Any]], out_dir: Path, title: str) -> None:
     """learning_curve.csv (timesteps, kind, return) and learning_curve.png (training returns, rolling
     mean over 20 episodes, and the selection evaluations)."""
@@ -166,6 +169,27 @@ def write_learning_curve(curve: list[dict[str, Any]], out_dir: Path, title: str)
         writer.writeheader()
         writer.writerows(curve)
     plot_learning_curve(curve, out_dir / "learning_curve.png", title)
+
+
+def _close_quietly(vec_env) -> None:
+    """Close training envs after Ctrl-C, which may already have ended their subprocesses."""
+    try:
+        vec_env.close()
+    except (EOFError, BrokenPipeError, ConnectionResetError):
+        pass  # the subprocesses stopped on the same Ctrl-C
+
+
+def _interrupted(path: Path, saved: int | None, reached: int, training_done: bool) -> TrainingInterrupted:
+    if saved is None:
+        message = f"interrupted at {reached} steps, before the first checkpoint: nothing is saved"
+    elif training_done:
+        message = f"interrupted in the final evaluation; {path} holds the finished training ({saved} steps)"
+    else:
+        message = (
+            f"interrupted at {reached} steps; {path} holds the run at {saved} steps "
+            f"(the {max(reached - saved, 0)} steps since are lost)"
+        )
+    return TrainingInterrupted(message, path if saved is not None else None, saved)
 
 
 def train_zoo_agent(
@@ -180,16 +204,20 @@ def train_zoo_agent(
     """Train ``recipe`` (resuming from ``run_dir`` when it holds a checkpoint), keep the best evaluated
     snapshot, and write weights.pt + meta.json + the learning curve to ``out_dir``; return the meta.
 
-    ``stop_after`` ends this call after that many more training steps with a checkpoint written and
-    returns None: a training budget can be spread over several calls. ``env_processes`` steps the
-    training envs in subprocesses (same envs and seeds; faster only with spare cores).
+    ``run_dir`` defaults to ``runs/zoo-train/NAME`` and ``out_dir`` to ``<run_dir>/agent``: pass
+    ``ZOO_DIR / NAME`` to replace the installed zoo agent. ``stop_after`` ends this call at the first
+    checkpoint after that many more training steps and returns None: a training budget can be spread over
+    several calls. ``env_processes`` steps the training envs in subprocesses (same envs and seeds; faster
+    only with spare cores).
+
+    Raises:
+        TrainingInterrupted: on Ctrl-C, saying what the run's checkpoint holds and what was lost.
     """
     try:
         import stable_baselines3 as sb3
         from stable_baselines3.common.callbacks import BaseCallback
 
         from agents.sb3_setup import (
-            check_same_actions,
             replay_buffer_class,
             sb3_policy_kwargs,
             sequential_policy,
@@ -199,45 +227,57 @@ def train_zoo_agent(
     except ImportError:
         raise OperationError("training needs Stable-Baselines3: pip install 'rlcert[train]'") from None
 
-    out_dir = Path(out_dir) if out_dir is not None else ZOO_DIR / recipe.name
     run_dir = Path(run_dir) if run_dir is not None else default_run_dir(recipe.name)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = Path(out_dir) if out_dir is not None else default_agent_dir(run_dir)
+    for directory in (run_dir, out_dir):  # both before any training: a run must not fail at its very end
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OperationError(f"cannot create the directory {str(directory)!r}: {exc.strerror}") from None
     final_episodes = final_episodes or recipe.final_episodes
     checkpoint_every = recipe.checkpoint_every or recipe.eval_every
-    resumed = _load_checkpoint(run_dir, recipe)
+    checkpoint_path = run_dir / CHECKPOINT
+    resumed = load_checkpoint(run_dir, recipe)
     done = int(resumed["timesteps"]) if resumed else 0
-    # A resumed run seeds its fresh training episodes differently from the first start.
-    vec_env = training_env(recipe, seed=recipe.seed + done, processes=env_processes)
+    vec_env = training_env(recipe, seed=recipe.seed, processes=env_processes)
     observation_space = make_env(recipe.env).observation_space
     algorithm = {"dqn": sb3.DQN, "ppo": sb3.PPO}[recipe.algorithm]
     policy_name, policy_kwargs = sb3_policy_kwargs(recipe)
     hyper = {k: _schedule(v) for k, v in recipe.hyperparameters.items()} | replay_buffer_class(recipe)
-    model = algorithm(policy_name, vec_env, seed=recipe.seed + done, verbose=0, policy_kwargs=policy_kwargs, **hyper)
+    model = algorithm(policy_name, vec_env, seed=recipe.seed, verbose=0, policy_kwargs=policy_kwargs, **hyper)
     if recipe.network == "atari-cnn":
         use_channels_last(model)
-    state: dict[str, Any] = {"finalists": [], "curve": [], "train_seconds": 0.0, "budgets": []}
+    dqn = recipe.algorithm == "dqn"
+    state: dict[str, Any] = {"finalists": [], "curve": [], "train_seconds": 0.0, "budgets": [], "refill_until": None}
     warm_start = _warm_start(model, recipe) if recipe.init_from else None
+    if warm_start and dqn:
+        state["refill_until"] = model.learning_starts
     if resumed:
-        model.policy.load_state_dict(resumed["policy"])
+        model.policy.load_state_dict(resumed["policy"])  # a DQN's target network included
         model.policy.optimizer.load_state_dict(resumed["optimizer"])
-        model.num_timesteps = done
-        if recipe.algorithm == "dqn":
+        if "target" in resumed:  # an older checkpoint's separate target network
             model.q_net_target.load_state_dict(resumed["target"])
+        model.num_timesteps = done
         state["train_seconds"] = resumed["train_seconds"]
-        state["finalists"] = resumed.get("finalists") or _finalists_of_old_checkpoint(resumed)
+        state["finalists"] = resumed.get("finalists") or finalists_of_old_checkpoint(resumed)
         state["curve"] = json.loads(resumed["curve"])
         # Checkpoints written before budgets were recorded leave the history's start unknown (null).
         state["budgets"] = json.loads(resumed.get("budgets", '[{"from_timesteps": 0, "timesteps": null}]'))
+        state["refill_until"] = resumed.get("refill_until")
+        if dqn and resumed.get("replay_buffer") is not None:
+            restore_replay(model.replay_buffer, resumed["replay_buffer"], checkpoint_path)
+        elif dqn:  # a buffer too large to checkpoint: refill it before learning again
+            state["refill_until"] = done + model.learning_starts
         if verbose:
-            print(f"  {recipe.name}: resuming at {done} steps from {run_dir / CHECKPOINT}")
-    if recipe.algorithm == "dqn" and (resumed or warm_start):
-        # A DQN whose weights already play (resumed, or warm-started from a zoo agent) fills its empty
-        # replay buffer (not checkpointed) with its own epsilon-greedy play, without gradient steps until
-        # it holds learning_starts transitions, rather than fit the first gradient steps to a handful of
-        # fresh transitions. SB3 acts uniformly at random while num_timesteps < learning_starts, which
-        # would fill a warm start's buffer with play its policy never makes (in Freeway, rewardless):
-        # hence learning_starts 0 and the gradient steps held back instead.
-        state["refill"] = {"until": done + model.learning_starts, "gradient_steps": model.gradient_steps}
+            print(f"  {recipe.name}: resuming at {done} steps from {checkpoint_path}")
+    if dqn and state["refill_until"] is not None and done <= state["refill_until"]:
+        # A DQN whose weights already play (warm-started from a zoo agent, or resumed without its replay
+        # buffer) fills its empty buffer with its own epsilon-greedy play, without gradient steps until it
+        # holds learning_starts transitions, rather than fit the first gradient steps to a handful of fresh
+        # transitions. SB3 acts uniformly at random while num_timesteps < learning_starts, which would fill
+        # a warm start's buffer with play its policy never makes (in Freeway, rewardless): hence
+        # learning_starts 0 and the gradient steps held back instead.
+        state["refill"] = {"until": state["refill_until"], "gradient_steps": model.gradient_steps}
         model.gradient_steps, model.learning_starts = 0, 0
 
     # A grown budget stretches the learning-rate and clip-range schedules from where the run stands, so
@@ -251,29 +291,29 @@ def train_zoo_agent(
         return sequential_policy(model, observation_space, recipe.name)
 
     def save_checkpoint(seconds: float) -> None:
-        _save_atomic(
+        save_atomic(
             {
-                "fingerprint": _recipe_fingerprint(recipe),
+                "fingerprint": recipe_fingerprint(recipe),
                 "timesteps": model.num_timesteps,
                 "policy": model.policy.state_dict(),
                 "optimizer": model.policy.optimizer.state_dict(),
-                **({"target": model.q_net_target.state_dict()} if recipe.algorithm == "dqn" else {}),
                 "finalists": state["finalists"],
                 "curve": json.dumps(state["curve"]),
                 "train_seconds": seconds,
                 "budgets": json.dumps(state["budgets"]),
+                "replay_buffer": replay_state(model.replay_buffer) if dqn else None,
+                "refill_until": state["refill_until"],
             },
-            run_dir / CHECKPOINT,
+            checkpoint_path,
         )
 
     started = time.time()
     seconds_before = float(state["train_seconds"])
 
-    class SelectAndCheckpoint(BaseCallback):
+    class SelectAndRecord(BaseCallback):
         def __init__(self):
             super().__init__()
-            self.next_eval = (done // recipe.eval_every + 1) * recipe.eval_every
-            self.next_checkpoint = (done // checkpoint_every + 1) * checkpoint_every
+            self.next_eval = (model.num_timesteps // recipe.eval_every + 1) * recipe.eval_every
 
         def _on_step(self) -> bool:
             if "refill" in state and self.num_timesteps > state["refill"]["until"]:
@@ -299,32 +339,56 @@ def train_zoo_agent(
                 # Ties go to the later snapshot; the sort is stable, so insert it in front.
                 ranked = sorted([snapshot, *state["finalists"]], key=lambda f: -f["score"])
                 state["finalists"] = ranked[: recipe.finalists]
-            if self.num_timesteps >= self.next_checkpoint:
-                self.next_checkpoint += checkpoint_every
-                save_checkpoint(seconds_before + time.time() - started)
             return True
 
-    remaining = recipe.timesteps - done
-    if stop_after is not None:
-        remaining = min(remaining, stop_after)
-    if remaining > 0:
-        # SB3 anneals its schedules over one learn() call (progress = 1 - steps / (steps at the call's start
-        # + the steps it is asked for)), so a run split by stop_after would anneal its learning rate and
-        # clip range (DQN: epsilon) to their ends within every piece. They follow the recipe's budget
-        # instead, exactly as in one uninterrupted call.
-        model._update_current_progress_remaining = lambda num_timesteps, _total: setattr(
-            model, "_current_progress_remaining", 1.0 - num_timesteps / recipe.timesteps
-        )
-        model.learn(total_timesteps=remaining, callback=SelectAndCheckpoint(), reset_num_timesteps=done == 0)
-        save_checkpoint(seconds_before + time.time() - started)
-    vec_env.close()  # ends the env subprocesses, if any
+    # SB3 anneals its schedules over one learn() call (progress = 1 - steps / (steps at the call's start + the
+    # steps it is asked for)), so every segment would anneal its learning rate and clip range (DQN: epsilon)
+    # to their ends. They follow the recipe's budget instead, exactly as in one uninterrupted call.
+    model._update_current_progress_remaining = lambda num_timesteps, _total: setattr(
+        model, "_current_progress_remaining", 1.0 - num_timesteps / recipe.timesteps
+    )
+    saved = done if resumed else None
+    until = recipe.timesteps if stop_after is None else min(recipe.timesteps, done + stop_after)
+    try:
+        while model.num_timesteps < until:
+            end = min((model.num_timesteps // checkpoint_every + 1) * checkpoint_every, recipe.timesteps)
+            if vec_env is None:  # its seed only seeds the envs' own action spaces, which training never samples
+                vec_env = training_env(recipe, seed=recipe.seed, processes=env_processes)
+            begin_segment(model, vec_env, recipe)
+            steps = end - model.num_timesteps
+            model.learn(total_timesteps=steps, callback=SelectAndRecord(), reset_num_timesteps=False)
+            vec_env.close()  # ends the env subprocesses, if any
+            vec_env = None
+            if dqn:
+                cut_episodes(model.replay_buffer)
+            state["train_seconds"] = seconds_before + time.time() - started
+            save_checkpoint(state["train_seconds"])
+            saved = model.num_timesteps
+    except KeyboardInterrupt:
+        if vec_env is not None:
+            _close_quietly(vec_env)
+        raise _interrupted(checkpoint_path, saved, model.num_timesteps, training_done=False) from None
+    if vec_env is not None:
+        vec_env.close()
     if model.num_timesteps < recipe.timesteps:
         if verbose:
             print(f"  {recipe.name}: stopped at {model.num_timesteps} of {recipe.timesteps} steps; run again to resume")
         return None
-    train_seconds = float(torch.load(run_dir / CHECKPOINT, map_location="cpu", weights_only=True)["train_seconds"])
+    try:
+        return _finalize(model, recipe, state, out_dir, run_dir, final_episodes, warm_start, checkpoint_every, verbose)
+    except KeyboardInterrupt:
+        raise _interrupted(checkpoint_path, saved, model.num_timesteps, training_done=True) from None
 
-    policy = greedy_policy()
+
+def _finalize(model, recipe: ZooRecipe, state: dict[str, Any], out_dir: Path, run_dir: Path, final_episodes: int,
+              warm_start: dict[str, Any] | None, checkpoint_every: int, verbose: bool) -> dict[str, Any]:  # fmt: skip
+    """Pick the snapshot among the finalists, evaluate it, and write the agent and its meta.json."""
+    import stable_baselines3 as sb3
+
+    from agents.sb3_setup import check_same_actions, sequential_policy
+
+    observation_space = make_env(recipe.env).observation_space
+    policy = sequential_policy(model, observation_space, recipe.name)
     check_same_actions(model, policy, np.stack([observation_space.sample() for _ in range(16)]))
     half = recipe.network == "atari-cnn"  # CNN weights ship in fp16: score exactly what ships
 
@@ -370,6 +434,7 @@ def train_zoo_agent(
             "seed": recipe.seed,
             "timesteps": model.num_timesteps,  # SB3 stops between rollouts: up to one rollout past the budget
             "budget_history": state["budgets"],
+            "checkpoint_every": checkpoint_every,  # segment boundaries: where training envs restart
             "frames": model.num_timesteps * (4 if recipe.network == "atari-cnn" else 1),
             "initialised_from": warm_start,
             "selected_at_timesteps": chosen["timesteps"],
@@ -380,7 +445,7 @@ def train_zoo_agent(
             "n_envs": recipe.n_envs,
             "hyperparameters": recipe.hyperparameters,
             "selection_max_steps": recipe.selection_max_steps,
-            "wall_time_s": round(train_seconds, 1),
+            "wall_time_s": round(float(state["train_seconds"]), 1),
             "selection_curve": [
                 {"timesteps": p["timesteps"], "score": p["return"]} for p in state["curve"] if p["kind"] == "eval"
             ],

@@ -59,20 +59,63 @@ class EvaluateConfig(ActionOption, RolloutOptions):
 
 @dataclass(frozen=True)
 class ZooTrainConfig:
-    """Reproduce a zoo agent from its recipe (needs rlcert[train])."""
+    """Reproduce a zoo agent from its recipe (needs rlcert[train]). The trained agent goes to
+    RUN_DIR/agent (runs/zoo-train/NAME/agent by default), never into the installed zoo unless
+    --replace-zoo-agent says so. A rerun resumes from the run's last checkpoint and, on the CPU, reproduces
+    the uninterrupted run exactly (not an Atari DQN, whose replay buffer is too large to checkpoint); Ctrl-C
+    prints the command that resumes."""
 
     name: str
     """Zoo agent to train (see `rlcert zoo list`)."""
     out_dir: str | None = None
-    """Where to write weights.pt, meta.json and the learning curve (default: the zoo folder itself)."""
+    """Where to write weights.pt, meta.json and the learning curve (default: RUN_DIR/agent, i.e.
+    runs/zoo-train/NAME/agent); the folder loads as --policy OUT_DIR/weights.pt."""
+    replace_zoo_agent: bool = False
+    """Write the trained agent into the installed zoo (agents/zoo/NAME), replacing the shipped one; not
+    with --out-dir."""
     final_episodes: int | None = None
     """Episodes of the final evaluation recorded in meta.json (default: the recipe's; 1000 classic, 30 Atari)."""
     run_dir: str | None = None
     """Run directory holding the resumable checkpoint (default: runs/zoo-train/NAME); a rerun resumes from it."""
     stop_after: int | None = None
-    """Stop after this many more training steps, checkpointed (spread a long run over several calls)."""
+    """Stop at the first checkpoint after this many more training steps (spread a long run over several calls)."""
     env_processes: bool = False
     """Step the training envs in subprocesses (the same envs and seeds; faster for Atari on several cores)."""
+
+    def __post_init__(self) -> None:
+        if self.stop_after is not None:
+            check_count("stop_after", self.stop_after)
+        if self.final_episodes is not None:
+            check_count("final_episodes", self.final_episodes, 2)  # a standard error needs two
+        if self.replace_zoo_agent and self.out_dir is not None:
+            raise InvalidValueError(
+                f"--replace-zoo-agent writes into the installed zoo (agents/zoo/{self.name}); it cannot be "
+                f"combined with --out-dir {self.out_dir!r}: pass one of them"
+            )
+
+    def agent_dir(self) -> Path | None:
+        """Where the agent goes: --out-dir, the installed zoo's folder, or None (the library's default,
+        RUN_DIR/agent)."""
+        if self.replace_zoo_agent:
+            from agents.zoo import ZOO_DIR
+
+            return ZOO_DIR / self.name
+        return Path(self.out_dir) if self.out_dir is not None else None
+
+    def resume_command(self, run_dir: Path) -> str:
+        """The command that resumes this run (the same options; --stop-after left to the user)."""
+        import shlex
+
+        words = ["rlcert", "zoo", "train", self.name, "--run-dir", str(run_dir)]
+        if self.out_dir is not None:
+            words += ["--out-dir", self.out_dir]
+        if self.replace_zoo_agent:
+            words.append("--replace-zoo-agent")
+        if self.final_episodes is not None:
+            words += ["--final-episodes", str(self.final_episodes)]
+        if self.env_processes:
+            words.append("--env-processes")
+        return shlex.join(words)
 
 
 def _evaluate(config: EvaluateConfig) -> int:
@@ -102,6 +145,9 @@ def _evaluate(config: EvaluateConfig) -> int:
     )
     wall = time.perf_counter() - start
     summary = episodes.summary()
+    probe = f" under probe {episodes.probe}" if episodes.probe else ""
+    smoothing = f" · smoothed σ={config.sigma:g}" if defense else ""
+    label = f"{config.policy} on {env}{probe}{smoothing} · N={len(episodes)}"
     half_width = 1.96 * episodes.stderr_return
     finding = Finding(
         name="mean_return",
@@ -110,8 +156,7 @@ def _evaluate(config: EvaluateConfig) -> int:
         confidence=0.95,
         interval=(episodes.mean_return - half_width, episodes.mean_return + half_width),
         method="sample mean; interval ± 1.96 SE (normal approx.)",
-        description=f"mean return of {config.policy} on {env}"
-        + (f", smoothed with σ={config.sigma}" if defense else "")
+        description=f"mean return of {label}"
         + (", actions sampled from the policy's distribution" if actions == "sampled" else ""),
         params=asdict(config) | {"env": env, "actions": actions},
         seed=config.seed,
@@ -127,7 +172,7 @@ def _evaluate(config: EvaluateConfig) -> int:
     console.print(
         summary_table(
             summary | {"wall_time_s": wall, "steps_per_second": summary["total_steps"] / wall},
-            title=f"{config.policy} on {env}" + (" (sampled actions)" if actions == "sampled" else ""),
+            title=label + (" (sampled actions)" if actions == "sampled" else ""),
         )
     )
     console.print(findings_table([finding]))
@@ -193,27 +238,35 @@ def _zoo_list() -> int:
 
 def _zoo_train(config: ZooTrainConfig) -> int:
     from agents.recipes import recipe
-    from agents.training import train_zoo_agent
+    from agents.training import TrainingInterrupted, default_agent_dir, default_run_dir, train_zoo_agent
 
-    if config.stop_after is not None and config.stop_after < 1:
-        raise InvalidValueError(f"stop_after must be a positive number of training steps, got {config.stop_after}")
-    if config.final_episodes is not None and config.final_episodes < 2:
-        raise InvalidValueError(
-            f"final_episodes must be at least 2 (a standard error needs two), got {config.final_episodes}"
+    run_dir = Path(config.run_dir) if config.run_dir is not None else default_run_dir(config.name)
+    agent_dir = config.agent_dir() or default_agent_dir(run_dir)
+    try:
+        meta = train_zoo_agent(
+            recipe(config.name),
+            agent_dir,
+            final_episodes=config.final_episodes,
+            run_dir=run_dir,
+            stop_after=config.stop_after,
+            env_processes=config.env_processes,
         )
-    meta = train_zoo_agent(
-        recipe(config.name),
-        Path(config.out_dir) if config.out_dir else None,
-        final_episodes=config.final_episodes,
-        run_dir=Path(config.run_dir) if config.run_dir else None,
-        stop_after=config.stop_after,
-        env_processes=config.env_processes,
-    )
+    except KeyboardInterrupt as stop:
+        # Ctrl-C is not an error: one line with what is kept and how to go on, and the shell's 128 + SIGINT.
+        # Before training starts (imports, building the model) nothing changes: a bare KeyboardInterrupt.
+        if not isinstance(stop, TrainingInterrupted):
+            kept, again = "interrupted before training started", "rerun with"
+        else:
+            kept, again = str(stop), "resume with" if stop.checkpoint is not None else "start again with"
+        print(f"rlcert: {kept}; {again}: {config.resume_command(run_dir)}", file=sys.stderr)
+        return 130
     if meta is None:
         return 0
     print(
         f"{config.name}: mean return {meta['evaluation']['mean_return']:.2f} "
-        f"(± {meta['evaluation']['stderr_return']:.2f}) over {meta['evaluation']['episodes']} episodes"
+        f"(± {meta['evaluation']['stderr_return']:.2f}) over {meta['evaluation']['episodes']} episodes; "
+        f"agent written to {agent_dir} (evaluate it: rlcert evaluate --policy {agent_dir / 'weights.pt'} "
+        f"--env {meta['env']})"
     )
     return 0
 

@@ -32,6 +32,16 @@ def test_evaluate_with_sampled_actions_says_so(tmp_path, capsys):
     assert "(sampled actions)" in capsys.readouterr().out
 
 
+def test_evaluate_title_names_the_policy_env_probe_sigma_and_episodes(tmp_path, capsys):
+    out = tmp_path / "p.json"
+    args = ["evaluate", "--policy", "zoo:cartpole5-dqn", "--episodes", "3", "--probe", "StickyActions:p=0.25"]
+    assert main([*args, "--sigma", "0.2", "--out", str(out), "--no-progress"]) == 0
+    title = " ".join(capsys.readouterr().out.split())  # the table wraps its title
+    assert "under probe StickyActions(p=0.25)" in title and "σ=0.2" in title and "N=3" in title
+    description = AuditReport.from_json(out.read_text()).findings[0].description
+    assert "cartpole5" in description and "StickyActions" in description and "N=3" in description
+
+
 def test_evaluate_is_identical_with_one_and_two_workers(tmp_path):
     values = []
     for workers in (1, 2):
@@ -126,6 +136,26 @@ def test_zoo_list_shows_agents_and_scores(capsys):
 def test_zoo_train_unknown_name(capsys):
     assert main(["zoo", "train", "nope"]) == 2
     assert "no zoo recipe named 'nope'" in capsys.readouterr().err
+
+
+def test_zoo_train_replacing_the_zoo_agent_and_an_out_dir_is_refused(tmp_path, capsys):
+    assert main(["zoo", "train", "cartpole5-dqn", "--replace-zoo-agent", "--out-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "--replace-zoo-agent" in err and "--out-dir" in err and len(err.strip().splitlines()) == 1
+
+
+def test_ctrl_c_during_zoo_train_prints_the_resume_command_and_exits_130(tmp_path, capsys, monkeypatch):
+    import agents.training as training
+
+    def interrupted(*args, **kwargs):
+        raise training.TrainingInterrupted("interrupted at 900 steps; x holds the run at 800 steps", tmp_path, 800)
+
+    monkeypatch.setattr(training, "train_zoo_agent", interrupted)
+    run_dir = tmp_path / "run"
+    assert main(["zoo", "train", "cartpole5-dqn", "--run-dir", str(run_dir)]) == 130
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert err.endswith(f"resume with: rlcert zoo train cartpole5-dqn --run-dir {run_dir}")
 
 
 def test_console_script_is_installed():

@@ -95,3 +95,30 @@ def test_sampling_needs_logits():
     assert not policy.samples_actions
     with pytest.raises(ValueError, match="q_values, not logits"):
         policy.sample(np.zeros((1, 5, 4), np.float32), np.random.default_rng(0))
+
+
+def test_wrapping_a_module_leaves_the_callers_module_as_it_was():
+    # A user wraps the module they are training: its mode, its trainable flags, its batch-norm statistics
+    # and its gradients must come back unchanged, and act must still be deterministic (dropout off,
+    # batch norm on its running statistics) inside the policy.
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(3, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.5), nn.Linear(16, 2))
+    net[1].eval()  # a mixed-mode module: every flag must come back as it was, not be set wholesale
+    modes = [m.training for m in net.modules()]
+    statistics = {k: v.clone() for k, v in net.state_dict().items()}
+    policy = TorchModulePolicy(net, gym.spaces.Box(-1, 1, (3,)), gym.spaces.Discrete(2), "logits")
+    obs = np.random.default_rng(0).normal(size=(250, 3)).astype(np.float32)
+    np.testing.assert_array_equal(policy.act(obs), policy.act(obs))
+    x = torch.as_tensor(obs).requires_grad_(True)
+    scores = policy.scores(x)
+    torch.testing.assert_close(scores, policy.scores(x))
+    scores.sum().backward()
+    assert x.grad is not None
+    assert [m.training for m in net.modules()] == modes
+    assert all(p.requires_grad and p.grad is None for p in net.parameters())
+    assert all(torch.equal(v, statistics[k]) for k, v in net.state_dict().items())
+    # What the policy computes is the eval-mode network, frozen when it was wrapped.
+    with torch.no_grad():
+        expected = net.eval()(torch.as_tensor(obs))
+    torch.testing.assert_close(policy.scores(torch.as_tensor(obs)), expected)
+    assert not policy.module.training and not any(p.requires_grad for p in policy.module.parameters())

@@ -1,5 +1,6 @@
 import csv
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -134,9 +135,10 @@ def test_a_warm_started_run_begins_from_its_zoo_agent_and_says_so(tmp_path):
         train_zoo_agent(missing, tmp_path / "cold", verbose=False, run_dir=tmp_path / "cold-run")
 
 
-def test_a_resumed_dqn_refills_its_replay_buffer_before_it_learns_again(tmp_path):
-    import torch
+def test_a_resumed_dqn_whose_buffer_was_too_large_to_keep_refills_it_before_it_learns_again(tmp_path, monkeypatch):
+    import agents.training_checkpoint as training_checkpoint
 
+    monkeypatch.setattr(training_checkpoint, "REPLAY_CHECKPOINT_BYTES", 0)  # as an Atari DQN's 100k frames
     tiny = ZooRecipe("tiny", "cartpole5?max_steps=30", "dqn", 384, {"learning_starts": 64, "train_freq": 1}, (8,),
                      eval_every=64, eval_episodes=1, final_episodes=2, min_score=0)  # fmt: skip
     run_dir = tmp_path / "run"
@@ -151,12 +153,14 @@ def test_a_resumed_dqn_refills_its_replay_buffer_before_it_learns_again(tmp_path
     assert not all(torch.equal(before[key], after[key]) for key in before if key.startswith("q_net."))
 
 
-def test_a_warm_started_or_resumed_dqn_fills_its_buffer_with_its_own_play(tmp_path):
+def test_a_warm_started_or_resumed_dqn_fills_its_buffer_with_its_own_play(tmp_path, monkeypatch):
     # A warm start from the balancing zoo DQN that never explores: every training episode of the first
-    # fill (steps 0-100) and of the refill after resuming (200-300) must balance for all 50 steps;
-    # SB3's uniformly random warm-up actions would fall in ~20. No gradient step before 100.
-    import torch
+    # fill (steps 0-100) and of the refill after resuming (100-200; a buffer too large to checkpoint, as an
+    # Atari DQN's) must balance for all 50 steps; SB3's uniformly random warm-up actions would fall in ~20.
+    # No gradient step before 100.
+    import agents.training_checkpoint as training_checkpoint
 
+    monkeypatch.setattr(training_checkpoint, "REPLAY_CHECKPOINT_BYTES", 0)
     hyper = {"learning_starts": 100, "train_freq": 1, "learning_rate": 1e-5, "exploration_initial_eps": 0.0,
              "exploration_final_eps": 0.0}  # fmt: skip
     warm = ZooRecipe("warm", "cartpole5?max_steps=50", "dqn", 1000, hyper, (256, 256), eval_every=100,
@@ -194,7 +198,7 @@ def test_a_run_split_by_stop_after_anneals_its_learning_rate_over_the_whole_budg
     # 128 steps must leave it where an unsplit run has it at 128 steps, not annealed to 0 within the piece.
     tiny = ZooRecipe("tiny", "cartpole5?max_steps=30", "ppo", 512,
                      {"n_steps": 64, "batch_size": 64, "learning_rate": "lin_1e-3"}, (8,), n_envs=1,
-                     eval_every=10_000, min_score=0)  # fmt: skip
+                     eval_every=10_000, checkpoint_every=128, min_score=0)  # fmt: skip
     run_dir = tmp_path / "run"
 
     def learning_rate() -> float:
@@ -205,3 +209,97 @@ def test_a_run_split_by_stop_after_anneals_its_learning_rate_over_the_whole_budg
     assert learning_rate() == pytest.approx(1e-3 * (1 - 128 / 512))
     train_zoo_agent(tiny, tmp_path, verbose=False, run_dir=run_dir, stop_after=128)
     assert learning_rate() == pytest.approx(1e-3 * (1 - 256 / 512))
+
+
+def test_by_default_the_agent_goes_to_the_run_directory_and_never_into_the_zoo(tmp_path, monkeypatch):
+    # The installed zoo is written only when asked (rlcert zoo train NAME --replace-zoo-agent): a stand-in
+    # zoo here, so that a regression writes into tmp_path, not into the package.
+    import agents.training as training
+
+    monkeypatch.setattr(training, "ZOO_DIR", tmp_path / "zoo", raising=False)  # older code wrote there
+    monkeypatch.chdir(tmp_path)
+    tiny = ZooRecipe("tiny", "cartpole5?max_steps=30", "ppo", 64, {"n_steps": 64, "batch_size": 64}, (8,),
+                     eval_every=64, eval_episodes=2, final_episodes=2, min_score=0)  # fmt: skip
+    train_zoo_agent(tiny, verbose=False)
+    agent = tmp_path / "runs" / "zoo-train" / "tiny" / "agent"
+    assert not (tmp_path / "zoo").exists() and not (ZOO_DIR / "tiny").exists()
+    assert {"weights.pt", "meta.json", "learning_curve.csv"} <= {p.name for p in agent.iterdir()}
+    assert training.default_agent_dir(training.default_run_dir("tiny")) == Path("runs/zoo-train/tiny/agent")
+    # The folder loads as it is: the architecture is read from the meta.json beside the weights.
+    assert load_policy(agent / "weights.pt").observation_space.shape == (5, 4)
+
+
+def _tiny_for_resume(algorithm: str) -> ZooRecipe:
+    """Three checkpointed segments of 128 steps; a DQN target update (every 50 calls) that the boundaries cut
+    and a replay buffer that outlives them, a PPO with two envs and a decaying learning rate."""
+    if algorithm == "dqn":
+        hyper = {"learning_starts": 64, "train_freq": 4, "gradient_steps": 2, "target_update_interval": 50,
+                 "buffer_size": 1000, "exploration_fraction": 0.5}  # fmt: skip
+        return ZooRecipe("tiny", "cartpole5?max_steps=30", "dqn", 384, hyper, (8,), eval_every=128, eval_episodes=3,
+                         final_episodes=4, finalists=2, min_score=0)  # fmt: skip
+    hyper = {"n_steps": 32, "batch_size": 32, "n_epochs": 2, "learning_rate": "lin_1e-3"}
+    return ZooRecipe("tiny", "cartpole5?max_steps=30", "ppo", 384, hyper, (8,), n_envs=2, eval_every=128,
+                     eval_episodes=3, final_episodes=4, finalists=2, min_score=0)  # fmt: skip
+
+
+def _checkpoint(run_dir):
+    return torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=True)
+
+
+def _same_tensors(a, b) -> bool:
+    if isinstance(a, torch.Tensor):
+        return isinstance(b, torch.Tensor) and a.dtype == b.dtype and torch.equal(a, b)
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same_tensors(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same_tensors(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+@pytest.mark.parametrize("algorithm", ["dqn", "ppo"])
+def test_a_run_interrupted_and_resumed_reproduces_the_uninterrupted_run_on_the_cpu(tmp_path, monkeypatch, algorithm):
+    import agents.training as training
+
+    tiny = _tiny_for_resume(algorithm)
+    whole = train_zoo_agent(tiny, tmp_path / "a", verbose=False, run_dir=tmp_path / "run-a")
+    run_dir = tmp_path / "run-b"
+    assert train_zoo_agent(tiny, tmp_path / "b", verbose=False, run_dir=run_dir, stop_after=100) is None
+    assert _checkpoint(run_dir)["timesteps"] == 128  # stop_after ends at the next checkpoint
+    # Ctrl-C in the middle of the next segment (at its selection evaluation): the checkpoint at 128 stays.
+    evaluate = training.evaluate_for_zoo
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training, "evaluate_for_zoo", interrupted)
+    with pytest.raises(training.TrainingInterrupted, match="holds the run at 128 steps") as stop:
+        train_zoo_agent(tiny, tmp_path / "b", verbose=False, run_dir=run_dir)
+    assert stop.value.checkpoint == run_dir / "checkpoint.pt" and stop.value.timesteps_saved == 128
+    monkeypatch.setattr(training, "evaluate_for_zoo", evaluate)
+    resumed = train_zoo_agent(tiny, tmp_path / "b", verbose=False, run_dir=run_dir)
+    # Bit for bit: the learning curve, every selection score, the finalists, the snapshot picked, the weights
+    # and the optimizer, the replay buffer.
+    for key in ("timesteps", "selection_curve", "finalists", "selected_at_timesteps"):
+        assert resumed["training"][key] == whole["training"][key], key
+    assert resumed["evaluation"] == whole["evaluation"]
+    a, b = _checkpoint(tmp_path / "run-a"), _checkpoint(run_dir)
+    assert json.loads(a["curve"]) == json.loads(b["curve"])
+    for key in ("policy", "optimizer", "finalists", "replay_buffer"):
+        assert _same_tensors(a[key], b[key]), key
+    assert (a["replay_buffer"] is None) == (algorithm == "ppo")
+    weights = [torch.load(tmp_path / side / "weights.pt", weights_only=True) for side in ("a", "b")]
+    assert _same_tensors(*weights)
+
+
+def test_ctrl_c_before_the_first_checkpoint_says_nothing_is_saved(tmp_path, monkeypatch):
+    import agents.training as training
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training, "evaluate_for_zoo", interrupted)
+    tiny = ZooRecipe("tiny", "cartpole5?max_steps=30", "ppo", 128, {"n_steps": 64, "batch_size": 64}, (8,),
+                     eval_every=64, min_score=0)  # fmt: skip
+    with pytest.raises(training.TrainingInterrupted, match="before the first checkpoint: nothing is saved") as stop:
+        train_zoo_agent(tiny, tmp_path, verbose=False, run_dir=tmp_path / "run")
+    assert stop.value.checkpoint is None and isinstance(stop.value, KeyboardInterrupt)
