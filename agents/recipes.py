@@ -140,11 +140,11 @@ _CLASSIC = [
     ZooRecipe("mountaincar-dqn", "MountainCar-v0", "dqn", 120_000, _MOUNTAINCAR_DQN, (256, 256), eval_every=10_000,
               min_score=-130, value_range=(-50.0, 0.0), description="DQN, MountainCar-v0 (discrete actions)"),
 ]  # fmt: skip
-# The classic-control agents train in minutes, in one segment: checkpointed only at the end, a run stays
-# bit-identical to the run that made the committed agent. A checkpoint restarts the training envs
-# (agents.training_checkpoint), which changes the run, and cartpole5-dqn is sensitive to that: one run
-# with restarts every 5k steps found no snapshot better than 175, below its minimum of 190, where the
-# committed run picks its 75k snapshot (200). Ctrl-C during one of these runs starts it again.
+# The classic-control agents train in minutes, in one segment: checkpointed only at the end, so their
+# training envs run uninterrupted as when the committed agents were made. A checkpoint restarts the
+# training envs (agents.training_checkpoint), which changes the run, and cartpole5-dqn is sensitive to
+# that: one run with restarts every 5k steps found no snapshot better than 175, below its minimum of 190,
+# where one segment reaches 200. Ctrl-C during one of these runs starts it again.
 _ALL = [replace(r, checkpoint_every=r.timesteps) for r in _CLASSIC]
 # Atari: PPO with the rl-baselines3-zoo Atari settings (8 envs, 128 steps, 4 epochs, clip 0.1 decaying).
 _ATARI_PPO = {

@@ -140,10 +140,8 @@ def begin_segment(model, vec_env, recipe: ZooRecipe) -> None:
     process or was just loaded from that segment's checkpoint (see the module docstring).
 
     The first segment keeps the seeding SB3 gave the freshly built model (model and training env i
-    seeded with the recipe's seed and seed + i, SB3's convention): a run that fits in one segment is then
-    bit-identical to the runs that made the committed zoo agents, which predate segments (verified for
-    cartpole5-dqn: the same weights, picked at 75k steps). No run resumes at step 0, so this costs no
-    reproducibility."""
+    seeded with the recipe's seed and seed + i, SB3's convention), the seeding the committed zoo agents
+    were trained with. No run resumes at step 0, so this costs no reproducibility."""
     from stable_baselines3.common.utils import set_random_seed
 
     if model.num_timesteps == 0:
