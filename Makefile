@@ -9,7 +9,7 @@ demo:
 test:
 	bash scripts/install.sh dev,train
 	.venv/bin/ruff check .
-	.venv/bin/python -m pytest
+	.venv/bin/pytest  # not python -m pytest: the repository root stays off sys.path, as for a user
 
 bench:
 	.venv/bin/python benchmarks/rollout_throughput.py

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from reports.errors import InvalidValueError
+from rlcert.reports.errors import InvalidValueError
 
 __all__ = [
     "PolicyLoadError",

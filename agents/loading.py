@@ -16,11 +16,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from agents.architecture import PolicyLoadError, read_architecture
-from agents.policies import TorchModulePolicy
-from agents.sb3 import load_sb3_zip
-from agents.zoo import load_zoo_policy, zoo_entry
-from reports.errors import InvalidValueError
+from rlcert.agents.architecture import PolicyLoadError, read_architecture
+from rlcert.agents.policies import TorchModulePolicy
+from rlcert.agents.sb3 import load_sb3_zip
+from rlcert.agents.zoo import load_zoo_policy, zoo_entry
+from rlcert.reports.errors import InvalidValueError
 
 __all__ = ["load_policy", "policy_env"]
 

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from agents.architecture import (
+from rlcert.agents.architecture import (
     FORMAT,
     OUTPUT_KINDS,
     PolicyLoadError,
@@ -25,7 +25,7 @@ from agents.architecture import (
     space_from_json,
     space_to_json,
 )
-from reports.errors import InvalidValueError
+from rlcert.reports.errors import InvalidValueError
 
 __all__ = ["TorchModulePolicy"]
 

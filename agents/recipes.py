@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from reports.errors import InvalidValueError, UnknownNameError
+from rlcert.reports.errors import InvalidValueError, UnknownNameError
 
 __all__ = ["ZooRecipe", "RECIPES", "recipe"]
 

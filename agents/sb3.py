@@ -22,8 +22,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from agents.architecture import PolicyLoadError, load_weights_into
-from agents.policies import TorchModulePolicy, _check_forward
+from rlcert.agents.architecture import PolicyLoadError, load_weights_into
+from rlcert.agents.policies import TorchModulePolicy, _check_forward
 
 __all__ = ["load_sb3_zip"]
 

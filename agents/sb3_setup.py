@@ -25,11 +25,11 @@ from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from stable_baselines3.common.vec_env import VecEnv
 from torch import nn
 
-from agents.policies import TorchModulePolicy
-from agents.recipes import ZooRecipe
-from envs.factory import make_env, resolve_env_spec
-from envs.wrappers import GaussianFrameNoise
-from reports.errors import InvalidValueError
+from rlcert.agents.policies import TorchModulePolicy
+from rlcert.agents.recipes import ZooRecipe
+from rlcert.envs.factory import make_env, resolve_env_spec
+from rlcert.envs.wrappers import GaussianFrameNoise
+from rlcert.reports.errors import InvalidValueError
 
 __all__ = [
     "AtariCnn",

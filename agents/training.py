@@ -14,7 +14,7 @@ episodes on seed 2000, the same episodes for all) and the best of those is picke
 inflates it. (Each of these seeds roots its own ``SeedSequence`` in the rollout engine: the streams are
 disjoint.)
 
-Checkpoints and resume (``agents.training_checkpoint``). A run checkpoints itself at the end of every
+Checkpoints and resume (``rlcert.agents.training_checkpoint``). A run checkpoints itself at the end of every
 segment of ``checkpoint_every`` steps (to the next SB3 rollout boundary), and every segment starts from
 exactly what its checkpoint holds, in an uninterrupted run as in a resumed one: training envs restarted
 with seeds derived from the recipe's seed and the step, generators reseeded, a DQN's replay buffer kept.
@@ -57,9 +57,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.architecture import PolicyLoadError
-from agents.recipes import ZooRecipe
-from agents.training_checkpoint import (
+from rlcert.agents.architecture import PolicyLoadError
+from rlcert.agents.recipes import ZooRecipe
+from rlcert.agents.training_checkpoint import (
     CHECKPOINT,
     begin_segment,
     cut_episodes,
@@ -70,12 +70,12 @@ from agents.training_checkpoint import (
     restore_replay,
     save_atomic,
 )
-from agents.zoo import load_zoo_policy, zoo_entry
-from attacks.smoothing import GaussianSmoothing
-from envs.factory import make_env, resolve_env_spec
-from envs.rollout import run
-from reports.errors import OperationError
-from reports.plots import plot_learning_curve
+from rlcert.agents.zoo import load_zoo_policy, zoo_entry
+from rlcert.attacks.smoothing import GaussianSmoothing
+from rlcert.envs.factory import make_env, resolve_env_spec
+from rlcert.envs.rollout import run
+from rlcert.reports.errors import OperationError
+from rlcert.reports.plots import plot_learning_curve
 
 __all__ = [
     "train_zoo_agent",
@@ -145,7 +145,7 @@ def _selection_score(evaluation: dict[str, Any]) -> float:
 def _warm_start(model, recipe: ZooRecipe) -> dict[str, Any]:
     """Load the zoo agent ``recipe.init_from`` into ``model`` (a resumed run overwrites it with its
     checkpoint right after) and say what it was, for meta.json."""
-    from agents.sb3_setup import load_sequential_into_model
+    from rlcert.agents.sb3_setup import load_sequential_into_model
 
     try:
         entry = zoo_entry(recipe.init_from)
@@ -217,7 +217,7 @@ def train_zoo_agent(
         import stable_baselines3 as sb3
         from stable_baselines3.common.callbacks import BaseCallback
 
-        from agents.sb3_setup import (
+        from rlcert.agents.sb3_setup import (
             replay_buffer_class,
             sb3_policy_kwargs,
             sequential_policy,
@@ -385,7 +385,7 @@ def _finalize(model, recipe: ZooRecipe, state: dict[str, Any], out_dir: Path, ru
     """Pick the snapshot among the finalists, evaluate it, and write the agent and its meta.json."""
     import stable_baselines3 as sb3
 
-    from agents.sb3_setup import check_same_actions, sequential_policy
+    from rlcert.agents.sb3_setup import check_same_actions, sequential_policy
 
     observation_space = make_env(recipe.env).observation_space
     policy = sequential_policy(model, observation_space, recipe.name)

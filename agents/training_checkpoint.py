@@ -1,6 +1,6 @@
 """Checkpoints of a zoo training run, and the state every training segment starts from.
 
-A run (``agents.training``) trains in segments, each ending at the first SB3 rollout boundary at or
+A run (``rlcert.agents.training``) trains in segments, each ending at the first SB3 rollout boundary at or
 after a multiple of the recipe's ``checkpoint_every`` steps (and at its budget). At the end of a segment
 the run writes its checkpoint (atomically; read back with ``weights_only=True``, its entries checked,
 and refused with the file's name when damaged or foreign): policy, optimizer and target-network tensors,
@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.recipes import ZooRecipe
-from reports.errors import OperationError
+from rlcert.agents.recipes import ZooRecipe
+from rlcert.reports.errors import OperationError
 
 __all__ = [
     "CHECKPOINT",

@@ -1,9 +1,9 @@
 """The shared attack/defense/probe interface, observation attacks, instability analysis, surprise adversary."""
 
-from attacks.base import Attack, AttackState, Defense, Policy, Probe, ThreatModel, TorchPolicy
-from attacks.conformance import PolicyCheckError, check_policy
-from attacks.smoothed_pgd import BudgetedSmoothedPGD
-from attacks.smoothing import GaussianSmoothing
+from rlcert.attacks.base import Attack, AttackState, Defense, Policy, Probe, ThreatModel, TorchPolicy
+from rlcert.attacks.conformance import PolicyCheckError, check_policy
+from rlcert.attacks.smoothed_pgd import BudgetedSmoothedPGD
+from rlcert.attacks.smoothing import GaussianSmoothing
 
 __all__ = [
     "Attack",

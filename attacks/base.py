@@ -1,7 +1,7 @@
 """The one interface every analysis shares: policies, threat models, attacks, defenses and probes.
 
 Everything that changes an episode is one of three kinds, and they compose freely in
-``envs.rollout.run``:
+``rlcert.envs.rollout.run``:
 
 * an :class:`Attack` changes what the policy observes (``perturb(frames, policy, state) -> frames``),
   within a :class:`ThreatModel` (a per-step ε or a total budget B over the episode);
@@ -24,7 +24,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from reports.errors import InvalidValueError
+from rlcert.reports.errors import InvalidValueError
 
 __all__ = [
     "Policy",
@@ -46,7 +46,7 @@ class Policy(Protocol):
     ``act`` takes an array of shape ``(batch, *observation_space.shape)`` and returns one action per
     row: integer indices for ``Discrete`` spaces, ``(batch, *action_space.shape)`` floats for ``Box``.
     A policy with an action distribution may also offer ``sample(obs, rng)`` (with ``samples_actions``
-    true), which ``envs.rollout.run(actions="sampled")`` uses; certificates always reason about ``act``.
+    true), which ``rlcert.envs.rollout.run(actions="sampled")`` uses; certificates always reason about ``act``.
     """
 
     observation_space: gym.Space
@@ -193,7 +193,7 @@ class Probe(gym.Wrapper, gym.utils.RecordConstructorArgs):
     frame skipping and preprocessing), ``"emulator"`` wraps an ALE env below frame skipping, so the
     probe sees every emulator frame (STORI, Barsainyan et al. 2025, §3: perturbations act per frame).
     ``enabled`` lets a concept-drift probe switch it on and off mid-episode. The rollout engine takes
-    probes as a picklable factory (``envs.probes.ProbeStack``) so each worker builds its own.
+    probes as a picklable factory (``rlcert.envs.probes.ProbeStack``) so each worker builds its own.
     """
 
     level: str = "agent"

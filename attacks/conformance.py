@@ -6,7 +6,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from attacks.base import Policy, TorchPolicy
+from rlcert.attacks.base import Policy, TorchPolicy
 
 __all__ = ["PolicyCheckError", "check_policy"]
 
@@ -17,7 +17,7 @@ class PolicyCheckError(AssertionError):
 
 def _sample_observations(policy: Policy, env: str | None, count: int, seed: int) -> np.ndarray:
     if env is not None:
-        from envs.factory import make_env
+        from rlcert.envs.factory import make_env
 
         environment = make_env(env)
         environment.action_space.seed(seed)
@@ -50,18 +50,18 @@ def check_policy(policy: Policy, env: str | None = None, batch: int = 16, seed: 
         PolicyCheckError: naming the first broken rule.
 
     Example:
-        >>> from agents import load_policy
+        >>> from rlcert.agents import load_policy
         >>> check_policy(load_policy("zoo:cartpole5-dqn"), env="cartpole5")
     """
     for attribute in ("observation_space", "action_space", "act"):
         if not hasattr(policy, attribute):
-            raise PolicyCheckError(f"policy has no {attribute!r}; see attacks.base.Policy")
+            raise PolicyCheckError(f"policy has no {attribute!r}; see rlcert.attacks.base.Policy")
     if not isinstance(policy.action_space, (gym.spaces.Discrete, gym.spaces.Box)):
         raise PolicyCheckError(f"action_space must be Discrete or Box, got {policy.action_space}")
     if env is not None:
-        from envs.batched import make_batched_env
-        from envs.factory import resolve_env_spec
-        from envs.rollout import check_compatible
+        from rlcert.envs.batched import make_batched_env
+        from rlcert.envs.factory import resolve_env_spec
+        from rlcert.envs.rollout import check_compatible
 
         spec = resolve_env_spec(env)
         probe_env = make_batched_env(spec, 1)

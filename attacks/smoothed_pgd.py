@@ -17,8 +17,8 @@ import numpy as np
 import torch
 from scipy import stats
 
-from attacks.base import Attack, AttackState, Policy, ThreatModel
-from reports.errors import InvalidValueError, UnsupportedInputError
+from rlcert.attacks.base import Attack, AttackState, Policy, ThreatModel
+from rlcert.reports.errors import InvalidValueError, UnsupportedInputError
 
 __all__ = ["BudgetedSmoothedPGD"]
 
@@ -40,9 +40,9 @@ class BudgetedSmoothedPGD(Attack):
     observe the agent's past noise, so it errs on the strong side when checking a certificate.
 
     Example:
-        >>> from agents import load_policy
-        >>> from attacks import GaussianSmoothing
-        >>> from envs import run
+        >>> from rlcert.agents import load_policy
+        >>> from rlcert.attacks import GaussianSmoothing
+        >>> from rlcert.envs import run
         >>> policy = load_policy("zoo:cartpole5-dqn")
         >>> attack = BudgetedSmoothedPGD(budget=0.4, sigma=0.2, noise_samples=16)
         >>> eps = run(policy, "cartpole5", 4, attack=attack, defense=GaussianSmoothing(0.2), seed=0)

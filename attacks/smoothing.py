@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from attacks.base import Defense
-from reports.errors import InvalidValueError
+from rlcert.attacks.base import Defense
+from rlcert.reports.errors import InvalidValueError
 
 __all__ = ["GaussianSmoothing", "DefenseRecord", "RAW_FRAMES"]
 
@@ -18,7 +18,7 @@ RAW_FRAMES = "raw frames before stacking"
 
 @dataclass(frozen=True)
 class DefenseRecord:
-    """What defended a run's episodes, as ``envs.rollout.Episodes.defense`` keeps it (immutable), so a
+    """What defended a run's episodes, as ``rlcert.envs.rollout.Episodes.defense`` keeps it (immutable), so a
     certificate can check the noise it assumes is the noise the episodes were run with."""
 
     name: str
@@ -53,5 +53,5 @@ class GaussianSmoothing(Defense):
         return (frames + rng.normal(0.0, self.sigma, size=frames.shape)).astype(np.float32)
 
     def describe(self) -> DefenseRecord:
-        """The record ``envs.rollout.run`` keeps on the episodes this defense produced."""
+        """The record ``rlcert.envs.rollout.run`` keeps on the episodes this defense produced."""
         return DefenseRecord(type(self).__name__, float(self.sigma), RAW_FRAMES)

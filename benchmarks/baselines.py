@@ -9,7 +9,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from envs import make_env
+from rlcert.envs import make_env
 
 
 def plain_loop(

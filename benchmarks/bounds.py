@@ -24,12 +24,12 @@ from rich.console import Console
 from rich.table import Table
 from torch import nn
 
-import certify.bounds
-from agents import load_policy
-from certify.bounds import margin_bounds
-from certify.lipschitz import lipschitz_upper_bound, local_lipschitz_bound
-from envs import run
-from envs.rollout import stack_frames
+import rlcert.certify.bounds as bounds
+from rlcert.agents import load_policy
+from rlcert.certify.bounds import margin_bounds
+from rlcert.certify.lipschitz import lipschitz_upper_bound, local_lipschitz_bound
+from rlcert.envs import run
+from rlcert.envs.rollout import stack_frames
 
 warnings.filterwarnings("ignore", message=".*out of date.*")
 
@@ -62,7 +62,7 @@ def measure(module, states, eps, methods, alpha_steps, **box):
 def measure_dense_crown(module, states, eps, **box):
     """CROWN with every intermediate bound from a dense backward pass (patch mode switched off)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(certify.bounds, "patches_apply", lambda *args: False)
+        patch.setattr(bounds, "patches_apply", lambda *args: False)
         return measure(module, states, eps, ("crown",), 0, **box)["crown"]
 
 

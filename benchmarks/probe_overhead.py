@@ -18,10 +18,10 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from attacks.base import Probe
-from envs.factory import make_raw_env
-from envs.probe_suites import builtin_suite, suite_settings
-from envs.probes import ProbeStack
+from rlcert.attacks.base import Probe
+from rlcert.envs.factory import make_raw_env
+from rlcert.envs.probe_suites import builtin_suite, suite_settings
+from rlcert.envs.probes import ProbeStack
 
 
 class NaivePerFrameRAMProbe(Probe):

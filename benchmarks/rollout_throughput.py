@@ -19,9 +19,9 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from agents import load_policy
 from baselines import plain_loop
-from envs import make_executor, run
+from rlcert.agents import load_policy
+from rlcert.envs import make_executor, run
 
 warnings.filterwarnings("ignore", message=".*out of date.*")
 

@@ -2,7 +2,7 @@
 competing CPU-bound process, before and after rlcert chose its torch threads (issue 19, item 16).
 
 "Before" is torch's default intra-op pool (one thread per core); "after" is what the rollout engine now
-uses (``envs.threads.rollout_threads``: one thread per worker). The competing process is a pure-Python busy
+uses (``rlcert.envs.threads.rollout_threads``: one thread per worker). The competing process is a pure-Python busy
 loop, the cheapest stand-in for "training another agent on the same machine". Each cell is the best of
 ``--repeats`` runs in this process; the table prints the slowdown the competitor causes and the speed-up of
 the thread choice, as ratios.
@@ -25,11 +25,11 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from agents import load_policy
-from attacks import GaussianSmoothing
-from certify import reward_certificate
-from envs import run
-from envs.threads import rollout_threads
+from rlcert.agents import load_policy
+from rlcert.attacks import GaussianSmoothing
+from rlcert.certify import reward_certificate
+from rlcert.envs import run
+from rlcert.envs.threads import rollout_threads
 
 warnings.filterwarnings("ignore", message=".*out of date.*")
 

@@ -19,13 +19,13 @@ import warnings
 from rich.console import Console
 from rich.table import Table
 
-from agents import load_policy
-from attacks import GaussianSmoothing
 from baselines import plain_loop
-from certify import reward_certificate
-from certify.confidence import ell_local_level
-from envs import make_executor, run
-from envs.wrappers import GaussianFrameNoise
+from rlcert.agents import load_policy
+from rlcert.attacks import GaussianSmoothing
+from rlcert.certify import reward_certificate
+from rlcert.certify.confidence import ell_local_level
+from rlcert.envs import make_executor, run
+from rlcert.envs.wrappers import GaussianFrameNoise
 
 warnings.filterwarnings("ignore", message=".*out of date.*")
 

@@ -1,6 +1,6 @@
 """Certificates: confidence bounds, policy-smoothing reward certificates, bound propagation, Lipschitz bounds."""
 
-from certify.action_certificates import (
+from rlcert.certify.action_certificates import (
     ActionCertificate,
     TrajectoryCertificate,
     certified_radii,
@@ -8,8 +8,8 @@ from certify.action_certificates import (
     certify_episodes,
     certify_trajectory,
 )
-from certify.bounds import UnsupportedLayerError, check_bound_options, compute_bounds, margin_bounds
-from certify.confidence import (
+from rlcert.certify.bounds import UnsupportedLayerError, check_bound_options, compute_bounds, margin_bounds
+from rlcert.certify.confidence import (
     BAND_METHODS,
     LevelCacheWarning,
     clopper_pearson_lower,
@@ -19,9 +19,9 @@ from certify.confidence import (
     hoeffding_lower,
     survival_lower_band,
 )
-from certify.crop import SmoothedActionCertificate, smoothed_action_certificate, visited_state_certificate
-from certify.lipschitz import layer_operator_norm, lipschitz_upper_bound, local_lipschitz_bound
-from certify.reward import (
+from rlcert.certify.crop import SmoothedActionCertificate, smoothed_action_certificate, visited_state_certificate
+from rlcert.certify.lipschitz import layer_operator_norm, lipschitz_upper_bound, local_lipschitz_bound
+from rlcert.certify.reward import (
     BinaryCertificate,
     RewardCertificate,
     binary_certificate,

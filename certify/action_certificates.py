@@ -1,13 +1,13 @@
 """Sound per-state and whole-trajectory action certificates from bound propagation.
 
 A state is certified at ε when every margin score(a*) − score(a), a ≠ a*, has a positive lower bound
-over the ε-ball (``certify.bounds.margin_bounds``): no observation perturbation of that size can
+over the ε-ball (``rlcert.certify.bounds.margin_bounds``): no observation perturbation of that size can
 change the action. For a deterministic policy in an env that is deterministic given its seed, if
 every state visited by the clean run is certified, no per-step ε-adversary can change any action,
 so the clean return is a *sound* certificate of that episode's return (Zhang et al. 2020, SA-MDP;
 the "certified trajectory" argument of CROP §4.3 without smoothing).
 
-The episodes come from the rollout engine (``envs.rollout.run(..., record_steps=True)``), so episode i of
+The episodes come from the rollout engine (``rlcert.envs.rollout.run(..., record_steps=True)``), so episode i of
 a run with seed s is the engine's episode i of seed s: every episode's stream is a ``SeedSequence`` child
 of the run's seed, and the runs of two seeds share no episode. Each episode plays in its own slot of the
 batched env, so an adversary that cannot change its actions cannot change its return either.
@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from attacks.base import TorchPolicy
-from certify.bounds import check_bound_options, margin_bounds
-from reports.errors import InvalidValueError, OperationError
-from reports.findings import Finding
+from rlcert.attacks.base import TorchPolicy
+from rlcert.certify.bounds import check_bound_options, margin_bounds
+from rlcert.reports.errors import InvalidValueError, OperationError
+from rlcert.reports.findings import Finding
 
 if TYPE_CHECKING:
-    from envs.rollout import Episodes
+    from rlcert.envs.rollout import Episodes
 
 __all__ = [
     "ActionCertificate",
@@ -242,14 +242,14 @@ def certify_episodes(
 ) -> tuple[TrajectoryCertificate, ...]:
     """Certify every policy observation of each recorded clean episode at ``eps`` (one certificate each).
 
-    ``episodes`` come from ``envs.rollout.run(policy, env, n, seed=..., record_steps=True)``, with a
+    ``episodes`` come from ``rlcert.envs.rollout.run(policy, env, n, seed=..., record_steps=True)``, with a
     seeded probe if any (the probed env is still deterministic given the seed, so the certificate holds
     for that probed episode). Frames are stacked after the adversary acts, so a per-frame ℓ∞ budget ε
     bounds the stacked observation in ℓ∞ by ε as well; for ℓ2 a per-frame ε gives at most sqrt(k)·ε on a
     k-frame stack, which is what we certify.
     """
-    from envs.factory import resolve_env_spec
-    from envs.rollout import stack_frames
+    from rlcert.envs.factory import resolve_env_spec
+    from rlcert.envs.rollout import stack_frames
 
     eps = _check_eps(eps)
     check_bound_options(norm, method, low, high, alpha_steps, alpha_lr)
@@ -298,7 +298,7 @@ def certify_trajectory(
 ) -> TrajectoryCertificate:
     """Run one clean episode (the rollout engine's episode 0 of ``seed``, under ``probe`` if given) and
     certify every policy observation along it at ``eps`` (see :func:`certify_episodes`)."""
-    from envs.rollout import run
+    from rlcert.envs.rollout import run
 
     _check_eps(eps)
     check_bound_options(norm, method, low, high, alpha_steps, alpha_lr)

@@ -6,7 +6,7 @@
   backward from the quantity of interest to the input, and take the worst case of the resulting
   linear function over the input set in closed form (dual norms). Pre-activation bounds of every
   activation layer come from the same backward substitution, layer by layer; for convolutional
-  layers the backward weights are kept as local patches (``certify.conv_patches``), and a ReLU neuron
+  layers the backward weights are kept as local patches (``rlcert.certify.conv_patches``), and a ReLU neuron
   whose interval bounds already prove it stable gets no backward pass (its relaxation is exact).
 * α-CROWN (Xu et al., ICLR 2021): the lower slope of each unstable ReLU may be any α ∈ [0, 1]; we
   optimise it by projected gradient ascent on the bound itself, starting from CROWN's choice and
@@ -14,7 +14,7 @@
 
 Input sets are ℓ∞ or ℓ2 balls of radius ε around each state, optionally intersected with the valid
 observation box (pixels in [0, 1]); bounds are batched over states. Networks are ``nn.Sequential``
-stacks of the layers in ``SUPPORTED_LAYERS`` (eval-mode BatchNorm folded, ``certify.layers``).
+stacks of the layers in ``SUPPORTED_LAYERS`` (eval-mode BatchNorm folded, ``rlcert.certify.layers``).
 auto_LiRPA implements the same methods but its PyPI release does not import on torch 2.x, so rlcert
 carries this implementation.
 """
@@ -28,10 +28,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from certify.conv_patches import patch_lower_bounds, patches_apply
-from certify.layers import SUPPORTED_LAYERS, UnsupportedLayerError, is_activation, network_layers
-from certify.relaxations import activation_relaxation
-from reports.errors import InvalidValueError
+from rlcert.certify.conv_patches import patch_lower_bounds, patches_apply
+from rlcert.certify.layers import SUPPORTED_LAYERS, UnsupportedLayerError, is_activation, network_layers
+from rlcert.certify.relaxations import activation_relaxation
+from rlcert.reports.errors import InvalidValueError
 
 __all__ = [
     "SUPPORTED_LAYERS",

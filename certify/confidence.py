@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from reports.errors import InvalidValueError, RlcertWarning
+from rlcert.reports.errors import InvalidValueError, RlcertWarning
 
 __all__ = [
     "BAND_METHODS",

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.nn import functional
 
-from certify.layers import is_activation
+from rlcert.certify.layers import is_activation
 
 __all__ = ["patches_apply", "patch_lower_bounds"]
 

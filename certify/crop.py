@@ -28,10 +28,10 @@ import numpy as np
 import torch
 from scipy import stats
 
-from attacks.base import TorchPolicy
-from certify.confidence import check_alpha
-from reports.errors import InvalidValueError
-from reports.findings import Finding
+from rlcert.attacks.base import TorchPolicy
+from rlcert.certify.confidence import check_alpha
+from rlcert.reports.errors import InvalidValueError
+from rlcert.reports.findings import Finding
 
 __all__ = [
     "SmoothedActionCertificate",
@@ -47,7 +47,7 @@ __all__ = [
 # of a vector state at once and ~150 noisy Atari stacks (4x84x84) per pass.
 _FORWARD_INPUT_FLOATS = 2**22
 
-# Sub-run key of the CROP noise under a run's seed (``envs.seeding.child_seed``): the episodes of
+# Sub-run key of the CROP noise under a run's seed (``rlcert.envs.seeding.child_seed``): the episodes of
 # ``visited_state_certificate`` use the run's seed itself, the noise this child of it.
 NOISE_SUB_RUN = 0
 
@@ -242,13 +242,13 @@ def visited_state_certificate(
     The states are the clean policy observations (raw frames stacked as the engine stacks them);
     ``certified_fraction(eps)`` of the result is the fraction of visited states certified at ``eps``.
     The episodes run from ``seed``; the certificate's noise is a ``SeedSequence`` child of it
-    (``envs.seeding.child_seed``), so neither stream repeats the other. Every parameter is checked
+    (``rlcert.envs.seeding.child_seed``), so neither stream repeats the other. Every parameter is checked
     before any episode runs; the others are those of :func:`smoothed_action_certificate`.
     """
-    from attacks.smoothing import GaussianSmoothing
-    from envs import rollout
-    from envs.factory import resolve_env_spec
-    from envs.seeding import child_seed
+    from rlcert.attacks.smoothing import GaussianSmoothing
+    from rlcert.envs import rollout
+    from rlcert.envs.factory import resolve_env_spec
+    from rlcert.envs.seeding import child_seed
 
     spec = resolve_env_spec(env)
     if isinstance(episodes, bool) or not isinstance(episodes, (int, np.integer)) or episodes < 1:

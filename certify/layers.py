@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from reports.errors import InvalidValueError, UnsupportedInputError
+from rlcert.reports.errors import InvalidValueError, UnsupportedInputError
 
 __all__ = ["SUPPORTED_LAYERS", "UnsupportedLayerError", "network_layers", "is_activation"]
 

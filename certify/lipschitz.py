@@ -10,7 +10,7 @@
   backward from the outputs, bounds every entry of every Jacobian: |J| <= M entrywise. By the mean
   value theorem for Lipschitz maps (Clarke 1983, Prop. 2.6.5) ‖f(x) − f(y)‖ <= ‖M‖ ‖x − y‖ for x, y in
   the ball, and ‖J‖ <= ‖M‖ for the 2- and ∞-induced norms. The pre-activation bounds come from CROWN
-  (``certify.bounds``), so the stable neurons it proves are what make the local bound tight.
+  (``rlcert.certify.bounds``), so the stable neurons it proves are what make the local bound tight.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ import math
 import torch
 from torch import nn
 
-from certify.bounds import InputSet, check_norm, layer_shapes, linear_transpose, preactivation_bounds
-from certify.layers import is_activation, network_layers
-from certify.relaxations import derivative_range
-from reports.errors import InvalidValueError
+from rlcert.certify.bounds import InputSet, check_norm, layer_shapes, linear_transpose, preactivation_bounds
+from rlcert.certify.layers import is_activation, network_layers
+from rlcert.certify.relaxations import derivative_range
+from rlcert.reports.errors import InvalidValueError
 
 __all__ = ["layer_operator_norm", "lipschitz_upper_bound", "local_lipschitz_bound"]
 

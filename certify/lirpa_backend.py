@@ -2,7 +2,7 @@
 
 auto_LiRPA's PyPI release (0.3) needs torch < 1.13 and its newer releases are git-only and pin
 torch < 2.9 (REFERENCE §2), so rlcert never depends on it; where it imports, this adapter lets a
-user cross-check ``certify.bounds`` against it (same spec, same input set, same methods).
+user cross-check ``rlcert.certify.bounds`` against it (same spec, same input set, same methods).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from reports.errors import InvalidValueError, OperationError
+from rlcert.reports.errors import InvalidValueError, OperationError
 
 __all__ = ["auto_lirpa_available", "compute_bounds_auto_lirpa"]
 
@@ -35,9 +35,9 @@ def compute_bounds_auto_lirpa(
     low: float | None = None,
     high: float | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(lower, upper) output bounds from auto_LiRPA, with the arguments of ``certify.compute_bounds``."""
+    """(lower, upper) output bounds from auto_LiRPA, with the arguments of ``rlcert.certify.compute_bounds``."""
     if not auto_lirpa_available():
-        raise OperationError("auto_LiRPA is not importable here; rlcert's own certify.compute_bounds needs no backend")
+        raise OperationError("auto_LiRPA is not importable here; rlcert.certify.compute_bounds needs no backend")
     if method not in _METHODS:
         raise InvalidValueError(f"unknown method {method!r}; choose one of {', '.join(_METHODS)}")
     from auto_LiRPA import BoundedModule, BoundedTensor

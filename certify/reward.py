@@ -5,7 +5,7 @@ episode (sqrt(Σ_t ‖ε_t‖²) <= B); the agent adds fresh N(0, σ²I) noise t
 (``attacks.GaussianSmoothing``). Their adaptive Neyman–Pearson lemma (Thm. 1) says that any event
 with probability p without attack keeps probability at least Φ(Φ⁻¹(p) − B/σ) under attack. Applied
 to the events {R >= v} this gives, from N clean smoothed episodes with returns in [a, b] and
-simultaneous lower confidence bounds p̲(v) on P(R >= v) (``certify.confidence``):
+simultaneous lower confidence bounds p̲(v) on P(R >= v) (``rlcert.certify.confidence``):
 
     E[R_attacked] >= a + Σ_k (v_k − v_{k−1}) · Φ(Φ⁻¹(p̲(v_k)) − B/σ),   v_0 = a        (Kumar §4.2)
 
@@ -13,7 +13,7 @@ which holds with probability >= 1 − α over the sampled episodes: a ``statisti
 Binary outcomes (one-round Pong win, Mountain Car success) use the same lemma on the success event,
 and the percentile form certifies P(R_attacked >= v) >= q.
 
-The certificate holds only for the σ the episodes were smoothed with. Given the :class:`envs.rollout.Episodes`
+The certificate holds only for the σ the episodes were smoothed with. Given the :class:`rlcert.envs.rollout.Episodes`
 of a run, every function here reads σ from the defense the episodes record and refuses a different σ,
 episodes run without Gaussian smoothing, and attacked episodes; a plain array of returns (from another
 tool) needs σ spelled out.
@@ -29,13 +29,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import stats
 
-from attacks.smoothing import RAW_FRAMES
-from certify.confidence import BAND_METHODS, check_alpha, clopper_pearson_lower, survival_lower_band
-from reports.errors import InvalidValueError, UnknownNameError
-from reports.findings import Finding
+from rlcert.attacks.smoothing import RAW_FRAMES
+from rlcert.certify.confidence import BAND_METHODS, check_alpha, clopper_pearson_lower, survival_lower_band
+from rlcert.reports.errors import InvalidValueError, UnknownNameError
+from rlcert.reports.findings import Finding
 
 if TYPE_CHECKING:
-    from envs.rollout import Episodes
+    from rlcert.envs.rollout import Episodes
 
 __all__ = [
     "RewardCertificate",
@@ -63,7 +63,7 @@ def _check_sigma(sigma: float) -> float:
 
 def _is_episodes(returns: Any) -> bool:
     # Imported here so that importing certify does not import the env stack (and envs may import certify).
-    from envs.rollout import Episodes
+    from rlcert.envs.rollout import Episodes
 
     return isinstance(returns, Episodes)
 
@@ -72,7 +72,7 @@ def _explicit_sigma(sigma: float | None) -> float:
     if sigma is None:
         raise InvalidValueError(
             "sigma is required with plain returns or counts (the smoothing noise std the episodes ran with); "
-            "pass the Episodes from envs.run to have it read and checked"
+            "pass the Episodes from rlcert.envs.run to have it read and checked"
         )
     return _check_sigma(sigma)
 
@@ -236,7 +236,7 @@ def reward_certificate(
     """Certified lower bounds on E[R] under attack, from clean smoothed episode returns.
 
     Args:
-        returns: the :class:`~envs.rollout.Episodes` of N clean episodes of the *smoothed* policy, or their
+        returns: the :class:`~rlcert.envs.rollout.Episodes` of N clean episodes of the *smoothed* policy, or their
             returns as an array (then ``sigma`` is required and nothing can check it).
         sigma: the smoothing noise std (> 0), in the same units as the budgets. With Episodes it defaults
             to the σ they were smoothed with, and any other σ is refused.
@@ -245,7 +245,7 @@ def reward_certificate(
         bound: ``ell`` (default; simultaneous and variance-adaptive), ``dkw``, or ``clopper-pearson`` /
             ``hoeffding`` with Bonferroni over a fixed grid of thresholds ``low + k·resolution``.
         low, high: the known range of returns (e.g. 0 and 200 for CartPole-v0). With Episodes of an env
-            whose range rlcert knows (``envs.factory.known_return_range``) that range is the default;
+            whose range rlcert knows (``rlcert.envs.factory.known_return_range``) that range is the default;
             otherwise ``low`` defaults to the smallest return, which is only right if no smaller return
             is possible: give it when known.
         resolution: grid step for the Bonferroni bounds (1 for integer returns).
@@ -256,7 +256,7 @@ def reward_certificate(
         (197.6, True)
     """
     if _is_episodes(returns) and (low is None or high is None):
-        from envs.factory import known_return_range
+        from rlcert.envs.factory import known_return_range
 
         known = known_return_range(returns.env)
         if known is not None:
@@ -360,7 +360,7 @@ def binary_certificate(
     """Φ(Φ⁻¹(p̲) − B/σ) with p̲ the one-sided Clopper–Pearson bound on the clean success probability.
 
     Either counts (``successes`` of ``episodes``, with an explicit ``sigma``) or the
-    :class:`~envs.rollout.Episodes` of clean smoothed episodes as ``successes`` with
+    :class:`~rlcert.envs.rollout.Episodes` of clean smoothed episodes as ``successes`` with
     ``success_min_return`` (an episode succeeds when its return reaches it); σ is then read from the
     episodes and any other σ is refused, as in :func:`reward_certificate`.
     """

@@ -1,14 +1,20 @@
 """Environments: env factory and presets, the rollout engine, STORI and generic probes, stress tests."""
 
-from envs.executors import InProcessExecutor, ProcessPoolExecutor, make_executor
-from envs.factory import PRESETS, EnvSpec, UnknownEnvError, make_env, make_raw_env, resolve_env_spec
-from envs.generic_probes import ConceptDrift, FeatureDropout, ObservationNoise, RandomActionExecution, StickyActions
-from envs.probe_suites import builtin_suite, load_suite, parse_probe_stack
-from envs.probes import ProbeStack
-from envs.rollout import Episodes, run
-from envs.stori import MissingStateVariables, RandomEvents, stori_profiles
-from envs.stress import ProbeSetting, StressReport, stress_test
-from envs.wrappers import EndOnFirstNonzeroReward, GaussianFrameNoise
+from rlcert.envs.executors import InProcessExecutor, ProcessPoolExecutor, make_executor
+from rlcert.envs.factory import PRESETS, EnvSpec, UnknownEnvError, make_env, make_raw_env, resolve_env_spec
+from rlcert.envs.generic_probes import (
+    ConceptDrift,
+    FeatureDropout,
+    ObservationNoise,
+    RandomActionExecution,
+    StickyActions,
+)
+from rlcert.envs.probe_suites import builtin_suite, load_suite, parse_probe_stack
+from rlcert.envs.probes import ProbeStack
+from rlcert.envs.rollout import Episodes, run
+from rlcert.envs.stori import MissingStateVariables, RandomEvents, stori_profiles
+from rlcert.envs.stress import ProbeSetting, StressReport, stress_test
+from rlcert.envs.wrappers import EndOnFirstNonzeroReward, GaussianFrameNoise
 
 __all__ = [
     "PRESETS",

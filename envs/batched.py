@@ -22,7 +22,7 @@ from collections.abc import Callable
 import gymnasium as gym
 import numpy as np
 
-from envs.factory import EnvSpec, make_raw_env
+from rlcert.envs.factory import EnvSpec, make_raw_env
 
 __all__ = ["BatchedEnv", "SerialBatchedEnv", "NumpyBatchedEnv", "make_batched_env"]
 

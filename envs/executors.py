@@ -12,8 +12,8 @@ import multiprocessing
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
-from envs.threads import rollout_threads, torch_threads
-from reports.errors import InvalidValueError
+from rlcert.envs.threads import rollout_threads, torch_threads
+from rlcert.reports.errors import InvalidValueError
 
 __all__ = ["Executor", "InProcessExecutor", "ProcessPoolExecutor", "make_executor"]
 
@@ -27,7 +27,7 @@ class Executor(Protocol):
 
 
 class InProcessExecutor:
-    """Run chunks one after another in this process, with torch held to :func:`envs.threads.rollout_threads`
+    """Run chunks one after another in this process, with torch held to :func:`rlcert.envs.threads.rollout_threads`
     threads while a chunk runs (the caller's setting is restored between chunks)."""
 
     workers = 1

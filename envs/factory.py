@@ -30,8 +30,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.envs.registration import load_env_creator
 
-from envs.wrappers import EndOnFirstNonzeroReward
-from reports.errors import InvalidValueError
+from rlcert.envs.wrappers import EndOnFirstNonzeroReward
+from rlcert.reports.errors import InvalidValueError
 
 __all__ = [
     "EnvSpec",

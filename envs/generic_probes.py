@@ -4,10 +4,11 @@ dropout, and concept drift (STORI's types 1, 2.2 and 3.2 in their env-agnostic f
 STORI (Barsainyan et al. 2025, arXiv 2509.01793, §3) defines five kinds of environmental
 stochasticity for Atari; these are the ones whose meaning does not depend on the game, written so
 they also apply to classic-control and other vector-observation envs. The Atari-specific RAM events
-and screen masks are in ``envs.stori``.
+and screen masks are in ``rlcert.envs.stori``.
 
-Every probe here draws from a generator of its own (see :class:`attacks.base.Probe`), never from the env's: a probe
-at zero severity leaves the episode bit-identical to the bare env's, so a stress test is paired.
+Every probe here draws from a generator of its own (see :class:`rlcert.attacks.base.Probe`), never from
+the env's: a probe at zero severity leaves the episode bit-identical to the bare env's, so a stress test
+is paired.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from typing import Any, SupportsFloat
 import gymnasium as gym
 import numpy as np
 
-from attacks.base import Probe, probes_below
-from reports.errors import InvalidValueError, UnsupportedInputError
+from rlcert.attacks.base import Probe, probes_below
+from rlcert.reports.errors import InvalidValueError, UnsupportedInputError
 
 __all__ = [
     "RandomActionExecution",

@@ -41,12 +41,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from attacks.base import Probe
-from envs.factory import EnvSpec, resolve_env_spec
-from envs.generic_probes import ConceptDrift, FeatureDropout, ObservationNoise, RandomActionExecution, StickyActions
-from envs.probes import ProbeParameterError, ProbeStack, probe_parameters
-from envs.stress import ProbeSetting
-from reports.errors import InvalidValueError
+from rlcert.attacks.base import Probe
+from rlcert.envs.factory import EnvSpec, resolve_env_spec
+from rlcert.envs.generic_probes import (
+    ConceptDrift,
+    FeatureDropout,
+    ObservationNoise,
+    RandomActionExecution,
+    StickyActions,
+)
+from rlcert.envs.probes import ProbeParameterError, ProbeStack, probe_parameters
+from rlcert.envs.stress import ProbeSetting
+from rlcert.reports.errors import InvalidValueError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -69,7 +75,7 @@ __all__ = [
 def probe_classes() -> dict[str, type[Probe]]:
     """Every probe a suite or a ``--probe`` string may name."""
     classes: list[type[Probe]] = [RandomActionExecution, StickyActions, ObservationNoise, FeatureDropout, ConceptDrift]
-    from envs import stori
+    from rlcert.envs import stori
 
     classes += [getattr(stori, name) for name in stori.__all__ if isinstance(getattr(stori, name), type)]
     return {cls.__name__: cls for cls in classes if issubclass(cls, Probe)}
@@ -404,7 +410,7 @@ def builtin_suite(name: str, env: str | EnvSpec) -> list[Sweep]:
 
 
 def _atari_suite(spec: EnvSpec) -> list[Sweep]:
-    from envs import stori
+    from rlcert.envs import stori
 
     game = _game(spec)
     safe = {"actions": tuple(range(10))} if game == "bankheist" else {}  # BankHeist: moves without FIRE
@@ -422,13 +428,13 @@ def _atari_suite(spec: EnvSpec) -> list[Sweep]:
 
 
 def stori_paper_settings(env: str | EnvSpec) -> list[ProbeSetting]:
-    """The paper's profiles for an ALE game (``envs.stori.stori_profiles``), one setting each, no sweep.
+    """The paper's profiles for an ALE game (``rlcert.envs.stori.stori_profiles``), one setting each, no sweep.
 
     This is the configuration STORI's experiments ran (type 1 at p = 0.3, the game's type 2.1 mode, its
     type 2.2 drift and type 3.2 variants); the severity shown is the profile's probability, or the
     drift's switch time for the type 2.2 profile.
     """
-    from envs.stori import stori_profiles
+    from rlcert.envs.stori import stori_profiles
 
     spec = resolve_env_spec(env)
     if not spec.atari:
@@ -446,7 +452,7 @@ def stori_paper_settings(env: str | EnvSpec) -> list[ProbeSetting]:
 def _generic_suite(spec: EnvSpec) -> list[Sweep]:
     import gymnasium as gym
 
-    from envs.factory import make_raw_env
+    from rlcert.envs.factory import make_raw_env
 
     env = make_raw_env(spec)
     discrete = isinstance(env.action_space, gym.spaces.Discrete)

@@ -5,7 +5,7 @@ it asks for (``Probe.level_for``): emulator-level probes wrap the ALE game below
 agent-level ones wrap the preprocessed env, innermost first. Building the wrappers from the recipe in
 each worker (instead of pickling live envs) is what lets chunks run anywhere and still reproduce.
 
-    >>> from envs.generic_probes import ObservationNoise
+    >>> from rlcert.envs.generic_probes import ObservationNoise
     >>> stack = ProbeStack.of(ObservationNoise, sigma=0.1)
     >>> stack.label
     'ObservationNoise(sigma=0.1)'
@@ -24,8 +24,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from attacks.base import Probe
-from reports.errors import InvalidValueError, UnsupportedInputError
+from rlcert.attacks.base import Probe
+from rlcert.reports.errors import InvalidValueError, UnsupportedInputError
 
 __all__ = ["ProbeStack", "ProbeParameterError", "probe_parameters", "checked_probe_params"]
 

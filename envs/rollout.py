@@ -14,7 +14,7 @@ Per step the engine does, for all running episodes at once::
 (``policy.sample`` in place of ``policy.act`` when ``actions='sampled'``.)
 
 The :class:`Episodes` a run returns record the defense (with its noise σ), attack and probe stack that
-produced them, so a certificate can refuse episodes that do not fit it (``certify.reward``).
+produced them, so a certificate can refuse episodes that do not fit it (``rlcert.certify.reward``).
 """
 
 from __future__ import annotations
@@ -28,13 +28,13 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from attacks.base import Attack, Defense, Policy
-from attacks.smoothing import DefenseRecord
-from envs.batched import make_batched_env
-from envs.checkpoint import ChunkCheckpoint
-from envs.executors import Executor, InProcessExecutor
-from envs.factory import EnvSpec, resolve_env_spec, stacked_observation_space
-from reports.errors import InvalidValueError
+from rlcert.attacks.base import Attack, Defense, Policy
+from rlcert.attacks.smoothing import DefenseRecord
+from rlcert.envs.batched import make_batched_env
+from rlcert.envs.checkpoint import ChunkCheckpoint
+from rlcert.envs.executors import Executor, InProcessExecutor
+from rlcert.envs.factory import EnvSpec, resolve_env_spec, stacked_observation_space
+from rlcert.reports.errors import InvalidValueError
 
 __all__ = [
     "Episodes",
@@ -114,7 +114,7 @@ class Episodes:
     """How actions were chosen: ``greedy`` or ``sampled`` from the policy's own distribution."""
     defense: DefenseRecord | None = None
     """The defense the episodes ran under (name, noise σ, where the noise was drawn); None: undefended.
-    A smoothing certificate checks its σ against this (``certify.reward``)."""
+    A smoothing certificate checks its σ against this (``rlcert.certify.reward``)."""
     attack: str | None = None
     """The attack the episodes ran under (its repr); None: clean episodes."""
     probe: str | None = None
@@ -313,9 +313,9 @@ def run(
 
     Args:
         policy: anything with ``observation_space``, ``action_space`` and a batched ``act``.
-        env: a spec string (see ``envs.factory``) or an :class:`EnvSpec`.
+        env: a spec string (see ``rlcert.envs.factory``) or an :class:`EnvSpec`.
         episodes: number of episodes (>= 1).
-        attack / defense / probe: see ``attacks.base``; a probe is a callable ``env -> wrapped env``.
+        attack / defense / probe: see ``rlcert.attacks.base``; a probe is a callable ``env -> wrapped env``.
         seed: the run's seed; with ``chunk_size`` it fixes every random draw.
         executor: where chunks run (default in-process); results never depend on it.
         chunk_size: episodes per chunk, run in lockstep; larger means bigger policy batches.
@@ -327,7 +327,7 @@ def run(
             ``sample``, e.g. a PPO agent's logits).
 
     Example:
-        >>> from agents import load_policy
+        >>> from rlcert.agents import load_policy
         >>> eps = run(load_policy("zoo:cartpole5-dqn"), "cartpole5", episodes=10, seed=0)
         >>> len(eps)
         10

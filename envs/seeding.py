@@ -3,7 +3,7 @@
 Arithmetic on seeds (``seed + 1`` for the attacked episodes, ``seed + i`` per episode) makes the streams of
 ``--seed 0`` and ``--seed 1`` share work: the attacked run of one is the clean run of the other. Every
 sub-run instead takes a child of ``SeedSequence(seed)`` named by what it is, as the rollout engine does for
-its chunks (``envs.rollout.chunk_seeds``).
+its chunks (``rlcert.envs.rollout.chunk_seeds``).
 """
 
 from __future__ import annotations

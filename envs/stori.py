@@ -4,8 +4,8 @@ STORI (Barsainyan et al. 2025, arXiv 2509.01793, §3) perturbs unmodified ALE ga
 type 2.1 edits the game's RAM at random moments (a brick hit undone, the car teleported to another
 city), type 3.2 hides part of what the agent sees (half the screen, all but a torch-lit circle,
 game-specific rectangles, or objects made invisible by a RAM edit). The per-game facts (addresses,
-rectangles) are in ``envs.stori_games``, the event rules in ``envs.stori_events``; the env-agnostic
-types 1 and 2.2 are in ``envs.generic_probes``; :func:`stori_profiles` puts the paper's per-game
+rectangles) are in ``rlcert.envs.stori_games``, the event rules in ``rlcert.envs.stori_events``; the env-agnostic
+types 1 and 2.2 are in ``rlcert.envs.generic_probes``; :func:`stori_profiles` puts the paper's per-game
 profiles together.
 
 Unlike STORI, every random draw comes from the probe's own seeded generator (``np_random``), so the same
@@ -22,12 +22,12 @@ import cv2
 import gymnasium as gym
 import numpy as np
 
-from attacks.base import Probe
-from envs.generic_probes import check_probability
-from envs.probes import ProbeStack
-from envs.stori_events import RANDOM_EVENTS, EventRule
-from envs.stori_games import ALE_SCREEN_SHAPE, BLACKOUT_REGIONS, OBJECT_HIDES, Region
-from reports.errors import InvalidValueError, UnsupportedInputError
+from rlcert.attacks.base import Probe
+from rlcert.envs.generic_probes import check_probability
+from rlcert.envs.probes import ProbeStack
+from rlcert.envs.stori_events import RANDOM_EVENTS, EventRule
+from rlcert.envs.stori_games import ALE_SCREEN_SHAPE, BLACKOUT_REGIONS, OBJECT_HIDES, Region
+from rlcert.reports.errors import InvalidValueError, UnsupportedInputError
 
 __all__ = [
     "STORI_GAMES",
@@ -107,12 +107,12 @@ class RandomEvents(Probe):
     the events of the episode so far. With ``enabled = False`` it steps the game untouched (a Boxing
     colour swap ends with it).
 
-    Limits: the rules are the ones rlcert checked on ALE 0.12 (``envs.stori_events`` says where they
+    Limits: the rules are the ones rlcert checked on ALE 0.12 (``rlcert.envs.stori_events`` says where they
     differ from STORI's code); the displayed score is not rewound where the ALE would pay a negative
     reward for it. STORI measured agents trained in the perturbed game; rlcert measures a fixed policy.
 
     Example:
-        >>> from envs.factory import make_raw_env
+        >>> from rlcert.envs.factory import make_raw_env
         >>> env = make_raw_env("freeway", wrap_emulator=lambda game: RandomEvents(game, "knocked_back", p=0.01))
         >>> _ = env.reset(seed=0)
         >>> infos = [env.step(1)[-1] for _ in range(200)]  # always UP
@@ -220,12 +220,12 @@ class MissingStateVariables(Probe):
       frame the circle is an ellipse (the resize squeezes rows by 2.5 and columns by 1.9);
     * ``blackout``: STORI's rectangles for ``target`` are painted over, in STORI's fill colours (black,
       or the background they sit on) converted to ALE grayscale. A frame pixel is painted when its source
-      area overlaps the rectangle at all. Targets per game: ``envs.stori_games.BLACKOUT_REGIONS``;
+      area overlaps the rectangle at all. Targets per game: ``rlcert.envs.stori_games.BLACKOUT_REGIONS``;
     * ``hide_objects``: the object ``target`` is made invisible by a RAM edit: the emulator state
       (RNG included) is cloned, the RAM edited, one NOOP frame emulated and its screen grabbed, the
       state restored, and the screen preprocessed as ``AtariPreprocessing`` does (grayscale, INTER_AREA
       resize, /255). The game goes on exactly as if nothing happened. Targets per game:
-      ``envs.stori_games.OBJECT_HIDES``; where the object is absent the frame is left alone.
+      ``rlcert.envs.stori_games.OBJECT_HIDES``; where the object is absent the frame is left alone.
 
     ``target`` defaults to the paper's choice for the game (Breakout: ``ball_missing_top_and_bottom`` /
     ``ball``; Boxing: ``scores_and_clock`` / ``enemy``; Gopher: ``underground_offset`` / ``carrots``;
@@ -241,7 +241,7 @@ class MissingStateVariables(Probe):
     It needs 2-D grayscale frames of a full ALE screen (``make_raw_env``'s Atari preprocessing).
 
     Example:
-        >>> from envs.factory import make_raw_env
+        >>> from rlcert.envs.factory import make_raw_env
         >>> env = MissingStateVariables(make_raw_env("breakout"), mode="crop_left", p=1.0)
         >>> obs, info = env.reset(seed=0)
         >>> bool(obs[:, :42].any()), info["observation_altered"]
@@ -451,7 +451,7 @@ def stori_profiles(game: str) -> list[tuple[str, ProbeStack]]:
         >>> [label for label, _ in stori_profiles("gopher")][:2]
         ['type 1 random actions (p=0.3)', 'type 2.1 hole_not_filled (p=0.3)']
     """
-    from envs.generic_probes import ConceptDrift, RandomActionExecution
+    from rlcert.envs.generic_probes import ConceptDrift, RandomActionExecution
 
     key = _game_key(game)
     if key not in RANDOM_EVENTS and key not in _known_atari_games():

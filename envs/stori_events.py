@@ -1,7 +1,7 @@
 """STORI type 2.1 action-independent random events, one rule per game and mode (Barsainyan et al. 2025,
 arXiv 2509.01793, §3; code github.com/ARY2260/stori), checked by experiment on ALE 0.12.
 
-An event rule is called by :class:`envs.stori.RandomEvents` once per emulator frame in place of
+An event rule is called by :class:`rlcert.envs.stori.RandomEvents` once per emulator frame in place of
 ``env.step`` and uses only what :class:`EventHost` lists (``fires()`` is a Bernoulli(p) draw from the
 probe's seeded generator, ``episode`` holds state cleared at every reset). Rules draw the Bernoulli
 first and touch the RAM only when it fires, so an idle probe costs one random number per frame. Where
@@ -19,7 +19,7 @@ import ale_py
 import gymnasium as gym
 import numpy as np
 
-from envs.stori_games import (
+from rlcert.envs.stori_games import (
     BANKHEIST_BANK,
     BANKHEIST_BOMB_X,
     BANKHEIST_CITY,
@@ -51,7 +51,7 @@ Step = tuple[Any, float, bool, bool, dict[str, Any]]
 
 
 class EventHost(Protocol):
-    """What an event rule may use of the probe that runs it (``envs.stori.RandomEvents``)."""
+    """What an event rule may use of the probe that runs it (``rlcert.envs.stori.RandomEvents``)."""
 
     env: gym.Env
     ale: ale_py.ALEInterface

@@ -8,8 +8,8 @@ Where an experiment showed that STORI's edit does not do what its name says, the
 the name says and the comment says what differs. Pong and Freeway are rlcert's own additions, their
 addresses found the same way.
 
-Everything here is data; the probe classes are in ``envs.stori`` and the random-event rules, which use
-these addresses, in ``envs.stori_events``.
+Everything here is data; the probe classes are in ``rlcert.envs.stori`` and the random-event rules, which use
+these addresses, in ``rlcert.envs.stori_events``.
 """
 
 from __future__ import annotations

@@ -24,11 +24,11 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from envs.factory import EnvSpec, resolve_env_spec
-from envs.probes import ProbeStack
-from envs.rollout import Episodes, run
-from reports.errors import InvalidValueError
-from reports.findings import Finding
+from rlcert.envs.factory import EnvSpec, resolve_env_spec
+from rlcert.envs.probes import ProbeStack
+from rlcert.envs.rollout import Episodes, run
+from rlcert.reports.errors import InvalidValueError
+from rlcert.reports.findings import Finding
 
 __all__ = [
     "ProbeSetting",
@@ -233,7 +233,7 @@ def stress_test(
 ) -> StressReport:
     """Run the baseline and every setting for ``episodes`` episodes each and compare them.
 
-    ``run_options`` go to ``envs.rollout.run`` (executor, chunk_size, progress). With ``checkpoint_dir``
+    ``run_options`` go to ``rlcert.envs.rollout.run`` (executor, chunk_size, progress). With ``checkpoint_dir``
     each setting checkpoints its chunks in its own subfolder, so an interrupted stress test resumes.
     """
     if not (isinstance(tolerance, (int, float)) and 0 <= tolerance and math.isfinite(tolerance)):

@@ -14,7 +14,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 
-from reports.errors import InvalidValueError
+from rlcert.reports.errors import InvalidValueError
 
 __all__ = ["ROLLOUT_THREADS", "rollout_threads", "torch_threads"]
 

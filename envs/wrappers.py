@@ -7,7 +7,7 @@ from typing import Any, SupportsFloat
 import gymnasium as gym
 import numpy as np
 
-from reports.errors import InvalidValueError
+from rlcert.reports.errors import InvalidValueError
 
 __all__ = ["EndOnFirstNonzeroReward", "GaussianFrameNoise"]
 

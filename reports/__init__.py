@@ -1,8 +1,8 @@
 """Reports: the findings data model, JSON rendering, plots, and rich console output."""
 
-from reports.console import findings_table, print_findings, summary_table
-from reports.findings import AuditReport, Evidence, Finding, to_jsonable
-from reports.plots import plot_certificate_curve
+from rlcert.reports.console import findings_table, print_findings, summary_table
+from rlcert.reports.findings import AuditReport, Evidence, Finding, to_jsonable
+from rlcert.reports.plots import plot_certificate_curve
 
 __all__ = [
     "AuditReport",

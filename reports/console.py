@@ -9,7 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from reports.findings import Evidence, Finding
+from rlcert.reports.findings import Evidence, Finding
 
 __all__ = ["findings_table", "summary_table", "print_findings", "report_console"]
 

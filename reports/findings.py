@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from reports.errors import InvalidValueError, UnsupportedInputError
-from reports.versions import versions
+from rlcert.reports.errors import InvalidValueError, UnsupportedInputError
+from rlcert.reports.versions import versions
 
 __all__ = ["Evidence", "Finding", "AuditReport", "to_jsonable"]
 

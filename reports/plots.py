@@ -87,7 +87,7 @@ def _stress_title(report) -> str:
 
 def plot_stress_sweeps(report, path: str | Path) -> Path:
     """One panel per probe family: mean return (± 1.96 SE, empirical) against severity, with the
-    unperturbed baseline as a band. ``report`` is an ``envs.stress.StressReport``.
+    unperturbed baseline as a band. ``report`` is an ``rlcert.envs.stress.StressReport``.
 
     A report whose every family has a single setting (the ``stori-paper`` profiles) has nothing to plot
     against severity; it gets one bar chart instead, baseline first, so the profiles compare at a glance.

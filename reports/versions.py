@@ -1,7 +1,7 @@
 """The versions a result depends on, stamped on every finding by the library itself.
 
 A finding made through the Python API must say which software produced it as surely as one made by the
-command line, so :class:`reports.findings.Finding` takes :func:`versions` as its default. This module
+command line, so :class:`rlcert.reports.findings.Finding` takes :func:`versions` as its default. This module
 sits at the bottom of the library: it imports nothing from rlcert.
 """
 

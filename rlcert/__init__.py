@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reports.versions import RLCERT_VERSION as __version__
-from reports.versions import versions
+from rlcert.reports.versions import RLCERT_VERSION as __version__
+from rlcert.reports.versions import versions
 
 __all__ = ["__version__", "versions"]

@@ -6,9 +6,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from certify.bounds import check_bound_options
-from reports.errors import InvalidValueError
+from rlcert.certify.bounds import check_bound_options
 from rlcert.config import RolloutOptions, check_count, check_finite, check_output_path, parse_radii
+from rlcert.reports.errors import InvalidValueError
 
 __all__ = ["CertifyActionsConfig", "certify_actions_command"]
 
@@ -73,13 +73,13 @@ class CertifyActionsConfig(RolloutOptions):
 def certify_actions_command(config: CertifyActionsConfig) -> int:
     from rich.table import Table
 
-    from agents import load_policy, policy_env
-    from certify.action_certificates import certified_radii, certify_actions, certify_episodes
-    from certify.lipschitz import lipschitz_upper_bound, local_lipschitz_bound
-    from envs import make_executor, rollout
-    from envs.factory import resolve_env_spec
-    from reports import AuditReport, Finding
-    from reports.console import report_console
+    from rlcert.agents import load_policy, policy_env
+    from rlcert.certify.action_certificates import certified_radii, certify_actions, certify_episodes
+    from rlcert.certify.lipschitz import lipschitz_upper_bound, local_lipschitz_bound
+    from rlcert.envs import make_executor, rollout
+    from rlcert.envs.factory import resolve_env_spec
+    from rlcert.reports import AuditReport, Finding
+    from rlcert.reports.console import report_console
 
     policy = load_policy(config.policy)
     spec = resolve_env_spec(policy_env(config.policy, config.env))

@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 
-from reports.errors import InvalidValueError
 from rlcert.config import (
     RolloutOptions,
     check_count,
@@ -20,6 +19,7 @@ from rlcert.config import (
     check_probability_open,
     parse_radii,
 )
+from rlcert.reports.errors import InvalidValueError
 
 __all__ = [
     "CertifyRewardConfig",
@@ -73,8 +73,8 @@ class CertifyRewardConfig(RolloutOptions):
     """Where to write the JSON report (the plot goes beside it as .png)."""
 
     def __post_init__(self) -> None:
-        from certify.confidence import BAND_METHODS
-        from certify.reward import parse_budgets
+        from rlcert.certify.confidence import BAND_METHODS
+        from rlcert.certify.reward import parse_budgets
 
         super().__post_init__()
         parse_budgets(self.budgets)
@@ -221,13 +221,13 @@ def _parse_range(text: str, name: str = "range") -> tuple[float, float]:
 def _zoo_meta(policy: str) -> dict[str, Any] | None:
     if not policy.startswith("zoo:"):
         return None
-    from agents import zoo_entry
+    from rlcert.agents import zoo_entry
 
     return zoo_entry(policy[len("zoo:") :]).meta
 
 
 def _resolve_policy_env_sigma(policy_ref: str, env: str | None, sigma: float | None) -> tuple[Any, str, float]:
-    from agents import load_policy, policy_env
+    from rlcert.agents import load_policy, policy_env
 
     meta = _zoo_meta(policy_ref)
     policy = load_policy(policy_ref)
@@ -261,10 +261,10 @@ def _attack_check(policy, env, budget, sigma, config, outcome, context, name, ki
     The attacked episodes are the slowest part of the command, so they checkpoint beside the clean ones
     (one folder per kind and budget) and a rerun resumes them. Their seed is a child of the run's seed
     (never ``seed + 1``, which is the clean run of ``--seed 1``)."""
-    from attacks import BudgetedSmoothedPGD, GaussianSmoothing
-    from envs import make_executor, run
-    from envs.seeding import child_seed
-    from reports import Finding
+    from rlcert.attacks import BudgetedSmoothedPGD, GaussianSmoothing
+    from rlcert.envs import make_executor, run
+    from rlcert.envs.seeding import child_seed
+    from rlcert.reports import Finding
 
     checkpoint = None
     if config.checkpoint_dir is not None:
@@ -328,12 +328,12 @@ def _applied_options(config: CertifyRewardConfig, binary: bool) -> dict[str, Any
 def certify_reward(config: CertifyRewardConfig) -> int:
     from rich.table import Table
 
-    from attacks import GaussianSmoothing
-    from certify.reward import binary_certificate, parse_budgets, reward_certificate
-    from envs import make_executor, run
-    from envs.factory import known_return_range
-    from reports import AuditReport, Finding, plot_certificate_curve
-    from reports.console import report_console
+    from rlcert.attacks import GaussianSmoothing
+    from rlcert.certify.reward import binary_certificate, parse_budgets, reward_certificate
+    from rlcert.envs import make_executor, run
+    from rlcert.envs.factory import known_return_range
+    from rlcert.reports import AuditReport, Finding, plot_certificate_curve
+    from rlcert.reports.console import report_console
 
     budgets = parse_budgets(config.budgets)
     start = time.perf_counter()
@@ -420,7 +420,7 @@ def certify_reward(config: CertifyRewardConfig) -> int:
             )
             findings.append(finding)
             if config.undefended:
-                from agents import load_policy
+                from rlcert.agents import load_policy
 
                 undefended[budget], finding = _attack_check(
                     load_policy(config.undefended),
@@ -479,9 +479,9 @@ def certify_reward(config: CertifyRewardConfig) -> int:
 
 
 def certify_smoothed_actions(config: CertifySmoothedActionsConfig) -> int:
-    from certify.crop import visited_state_certificate
-    from reports import AuditReport, findings_table
-    from reports.console import report_console
+    from rlcert.certify.crop import visited_state_certificate
+    from rlcert.reports import AuditReport, findings_table
+    from rlcert.reports.console import report_console
 
     policy, env, sigma = _resolve_policy_env_sigma(config.policy, config.env, config.sigma)
     score_range = None

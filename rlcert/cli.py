@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from reports.errors import InvalidValueError, RlcertError, RlcertWarning
 from rlcert.bounds_commands import CertifyActionsConfig, certify_actions_command
 from rlcert.certify_commands import (
     CertifyRewardConfig,
@@ -30,6 +29,7 @@ from rlcert.config import (
     check_output_path,
     dataclass_from_args,
 )
+from rlcert.reports.errors import InvalidValueError, RlcertError, RlcertWarning
 from rlcert.stress_command import StressConfig, stress_command
 
 __all__ = ["main", "EvaluateConfig", "ZooTrainConfig"]
@@ -97,7 +97,7 @@ class ZooTrainConfig:
         """Where the agent goes: --out-dir, the installed zoo's folder, or None (the library's default,
         RUN_DIR/agent)."""
         if self.replace_zoo_agent:
-            from agents.zoo import ZOO_DIR
+            from rlcert.agents.zoo import ZOO_DIR
 
             return ZOO_DIR / self.name
         return Path(self.out_dir) if self.out_dir is not None else None
@@ -119,11 +119,11 @@ class ZooTrainConfig:
 
 
 def _evaluate(config: EvaluateConfig) -> int:
-    from agents import load_policy, policy_actions, policy_env
-    from attacks import GaussianSmoothing
-    from envs import make_executor, run
-    from reports import AuditReport, Finding, findings_table, summary_table
-    from reports.console import report_console
+    from rlcert.agents import load_policy, policy_actions, policy_env
+    from rlcert.attacks import GaussianSmoothing
+    from rlcert.envs import make_executor, run
+    from rlcert.reports import AuditReport, Finding, findings_table, summary_table
+    from rlcert.reports.console import report_console
 
     policy = load_policy(config.policy)
     env = policy_env(config.policy, config.env)
@@ -194,9 +194,9 @@ def _zoo_score(ev: dict) -> str:
 def _zoo_list() -> int:
     from rich.table import Table
 
-    from agents import zoo_entries
-    from agents.recipes import RECIPES
-    from reports.console import report_console
+    from rlcert.agents import zoo_entries
+    from rlcert.agents.recipes import RECIPES
+    from rlcert.reports.console import report_console
 
     table = Table(title="rlcert zoo")
     columns = ("name", "env", "algorithm", "train σ", "mean return (σ=0)", "smoothed return", "other envs", "minimum")
@@ -237,8 +237,8 @@ def _zoo_list() -> int:
 
 
 def _zoo_train(config: ZooTrainConfig) -> int:
-    from agents.recipes import recipe
-    from agents.training import TrainingInterrupted, default_agent_dir, default_run_dir, train_zoo_agent
+    from rlcert.agents.recipes import recipe
+    from rlcert.agents.training import TrainingInterrupted, default_agent_dir, default_run_dir, train_zoo_agent
 
     run_dir = Path(config.run_dir) if config.run_dir is not None else default_run_dir(config.name)
     agent_dir = config.agent_dir() or default_agent_dir(run_dir)

@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from reports.errors import InvalidValueError
+from rlcert.reports.errors import InvalidValueError
 
 __all__ = [
     "RolloutOptions",
@@ -118,7 +118,7 @@ class RolloutOptions:
         """The parsed ``probe`` option (None when absent)."""
         if self.probe is None:
             return None
-        from envs.probe_suites import parse_probe_stack
+        from rlcert.envs.probe_suites import parse_probe_stack
 
         return parse_probe_stack(self.probe)
 

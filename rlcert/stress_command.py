@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
-from reports.errors import InvalidValueError
 from rlcert.config import (
     ActionOption,
     RolloutOptions,
@@ -13,6 +12,7 @@ from rlcert.config import (
     check_output_path,
     check_probability_open,
 )
+from rlcert.reports.errors import InvalidValueError
 
 __all__ = ["StressConfig", "stress_command"]
 
@@ -59,8 +59,14 @@ class StressConfig(ActionOption, RolloutOptions):
 
 
 def _settings(config: StressConfig, env):
-    from envs.probe_suites import builtin_suite, load_suite, parse_probe_stack, stori_paper_settings, suite_settings
-    from envs.stress import ProbeSetting
+    from rlcert.envs.probe_suites import (
+        builtin_suite,
+        load_suite,
+        parse_probe_stack,
+        stori_paper_settings,
+        suite_settings,
+    )
+    from rlcert.envs.stress import ProbeSetting
 
     defaults = {}
     if config.probes == "stori-paper":
@@ -77,7 +83,7 @@ def _settings(config: StressConfig, env):
 
 def _lowest_return(spec) -> float | None:
     """The env's lowest possible return where its rules fix it (MountainCar: -T), the zero of relative drops."""
-    from envs.factory import known_return_range
+    from rlcert.envs.factory import known_return_range
 
     known = known_return_range(spec)
     return None if known is None else known[0]
@@ -86,13 +92,13 @@ def _lowest_return(spec) -> float | None:
 def stress_command(config: StressConfig) -> int:
     from rich.table import Table
 
-    from agents import load_policy, policy_actions, policy_env
-    from envs import make_executor
-    from envs.factory import resolve_env_spec
-    from envs.stress import TOO_FEW_EPISODES, stress_test
-    from reports import AuditReport
-    from reports.console import report_console
-    from reports.plots import plot_stress_sweeps
+    from rlcert.agents import load_policy, policy_actions, policy_env
+    from rlcert.envs import make_executor
+    from rlcert.envs.factory import resolve_env_spec
+    from rlcert.envs.stress import TOO_FEW_EPISODES, stress_test
+    from rlcert.reports import AuditReport
+    from rlcert.reports.console import report_console
+    from rlcert.reports.plots import plot_stress_sweeps
 
     policy = load_policy(config.policy)
     spec = resolve_env_spec(policy_env(config.policy, config.env))

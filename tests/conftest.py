@@ -12,7 +12,7 @@ import torch
 from hypothesis import HealthCheck, settings
 from torch import nn
 
-from agents import TorchModulePolicy
+from rlcert.agents import TorchModulePolicy
 
 warnings.filterwarnings("ignore", message=".*out of date.*")
 

@@ -1,18 +1,18 @@
 import numpy as np
 import pytest
 
-from agents import load_policy
-from certify import action_certificates
-from certify.action_certificates import (
+from conftest import make_mlp_policy
+from rlcert.agents import load_policy
+from rlcert.certify import action_certificates
+from rlcert.certify.action_certificates import (
     certified_radii,
     certify_actions,
     certify_episodes,
     certify_trajectory,
     state_batch_size,
 )
-from conftest import make_mlp_policy
-from envs.rollout import run
-from reports.errors import InvalidValueError
+from rlcert.envs.rollout import run
+from rlcert.reports.errors import InvalidValueError
 
 
 def test_no_sampled_perturbation_changes_a_certified_action():
@@ -111,7 +111,7 @@ def test_recorded_episodes_are_certified_as_the_single_episode_runs_are():
 
 
 def test_only_recorded_clean_greedy_episodes_can_be_certified():
-    from attacks.smoothing import GaussianSmoothing
+    from rlcert.attacks.smoothing import GaussianSmoothing
 
     policy = load_policy("zoo:cartpole5-dqn")
     env = "cartpole5?max_steps=5"

@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from agents.architecture import (
+from rlcert.agents.architecture import (
     PolicyLoadError,
     build_module,
     describe_module,
@@ -125,7 +125,7 @@ def test_uniform_box_bounds_are_stored_as_one_number():
     ],
 )
 def test_unknown_keys_in_an_architecture_are_refused(change, message):
-    from agents.architecture import FORMAT, check_architecture
+    from rlcert.agents.architecture import FORMAT, check_architecture
 
     data = {"format": FORMAT, "layers": [{"type": "linear", "in": 4, "out": 2}], "output": "q_values",
             "observation_shape": [4], "action_space": {"type": "discrete", "n": 2}} | change  # fmt: skip

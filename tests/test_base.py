@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from attacks.base import Attack, AttackState, Policy, ThreatModel, TorchPolicy
+from rlcert.attacks.base import Attack, AttackState, Policy, ThreatModel, TorchPolicy
 
 
 def test_threat_model_normalises_and_validates():

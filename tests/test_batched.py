@@ -3,9 +3,9 @@ import functools
 import gymnasium as gym
 import numpy as np
 
-from envs.batched import BatchedEnv, NumpyBatchedEnv, SerialBatchedEnv, make_batched_env, numpy_batchable
-from envs.factory import make_raw_env, resolve_env_spec
-from envs.wrappers import GaussianFrameNoise
+from rlcert.envs.batched import BatchedEnv, NumpyBatchedEnv, SerialBatchedEnv, make_batched_env, numpy_batchable
+from rlcert.envs.factory import make_raw_env, resolve_env_spec
+from rlcert.envs.wrappers import GaussianFrameNoise
 
 
 def test_numpy_path_is_chosen_only_where_it_matches_the_plain_env():

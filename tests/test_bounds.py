@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from certify.bounds import UnsupportedLayerError, compute_bounds, margin_bounds
+from rlcert.certify.bounds import UnsupportedLayerError, compute_bounds, margin_bounds
 
 METHODS = ["ibp", "crown", "alpha-crown"]
 
@@ -166,7 +166,7 @@ def test_margins_certify_a_confident_state_and_not_an_ambiguous_one():
     ],
 )
 def test_nonsense_bound_options_are_refused_naming_the_value(options, message):
-    from reports.errors import InvalidValueError
+    from rlcert.reports.errors import InvalidValueError
 
     module = random_mlp(0, [2, 4, 2], nn.ReLU)
     for bound in (compute_bounds, margin_bounds):

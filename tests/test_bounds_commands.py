@@ -1,7 +1,7 @@
 import pytest
 
-from reports.findings import AuditReport
 from rlcert.cli import main
+from rlcert.reports.findings import AuditReport
 
 
 def test_certify_actions_reports_sound_fractions_radii_and_trajectories(tmp_path, capsys):
@@ -91,12 +91,12 @@ def test_certify_actions_bad_input(tmp_path, capsys):
 )
 def test_nonsense_options_are_refused_before_any_episode_runs(tmp_path, capsys, monkeypatch, option, named):
     """Issue 19: --radius-iterations 0 reported radius 0 while 58% of the states were certified."""
-    import envs.rollout
+    import rlcert.envs.rollout as rollout
 
     def no_rollout(*args, **kwargs):
         raise AssertionError("an episode ran before the options were checked")
 
-    monkeypatch.setattr(envs.rollout, "run", no_rollout)
+    monkeypatch.setattr(rollout, "run", no_rollout)
     out = tmp_path / "actions.json"
     assert main(["certify", "actions", "--env", "cartpole5?max_steps=5", *option, "--out", str(out)]) == 2
     err = capsys.readouterr().err
@@ -105,9 +105,9 @@ def test_nonsense_options_are_refused_before_any_episode_runs(tmp_path, capsys, 
 
 
 def test_an_unwritable_out_is_refused_before_any_episode_runs(tmp_path, capsys, monkeypatch):
-    import envs.rollout
+    import rlcert.envs.rollout as rollout
 
-    monkeypatch.setattr(envs.rollout, "run", None)  # calling it would be a TypeError traceback
+    monkeypatch.setattr(rollout, "run", None)  # calling it would be a TypeError traceback
     (tmp_path / "file").write_text("")
     assert main(["certify", "actions", "--out", str(tmp_path / "file" / "actions.json")]) == 2
     assert "--out" in capsys.readouterr().err
@@ -117,15 +117,15 @@ def test_seeds_share_no_episode_and_every_certificate_uses_one_run(tmp_path, mon
     """Episode i of --seed s is the rollout engine's episode i of seed s (SeedSequence children of the
     seed), run once for the trajectory and state certificates alike: seeds 0 and 1 share no episode
     (with ``seed + i`` arithmetic, episode 1 of seed 0 was episode 0 of seed 1)."""
-    import envs.rollout
+    import rlcert.envs.rollout as rollout
 
-    real_run, runs = envs.rollout.run, []
+    real_run, runs = rollout.run, []
 
     def recording_run(*args, **kwargs):
         runs.append(real_run(*args, **kwargs))
         return runs[-1]
 
-    monkeypatch.setattr(envs.rollout, "run", recording_run)
+    monkeypatch.setattr(rollout, "run", recording_run)
     first_states = {}
     for seed in (0, 1):
         runs.clear()

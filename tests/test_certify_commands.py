@@ -3,9 +3,9 @@ import json
 import numpy as np
 import pytest
 
-from reports.findings import AuditReport
 from rlcert.certify_commands import load_returns
 from rlcert.cli import main
+from rlcert.reports.findings import AuditReport
 
 
 def test_certify_reward_from_a_zoo_agent_with_the_attack_overlay(tmp_path, capsys):
@@ -190,7 +190,7 @@ def test_a_report_records_what_was_computed(tmp_path):
 
 
 def test_every_title_says_what_the_certificate_holds_for(tmp_path, capsys, monkeypatch):
-    import reports
+    from rlcert import reports
 
     titles = []
     plot = reports.plot_certificate_curve
@@ -208,7 +208,7 @@ def test_every_title_says_what_the_certificate_holds_for(tmp_path, capsys, monke
 
 
 def test_an_unwritable_out_is_refused_before_any_episode_runs(tmp_path, capsys, monkeypatch):
-    import envs
+    from rlcert import envs
 
     monkeypatch.setattr(envs, "run", lambda *a, **k: pytest.fail("episodes ran before --out was checked"))
     (tmp_path / "file").write_text("")
@@ -222,9 +222,9 @@ def test_attacked_episodes_are_checkpointed_and_resumed(tmp_path, monkeypatch):
             "--attack-noise-samples", "4", "--checkpoint-dir", str(checkpoints), "--no-progress"]  # fmt: skip
     assert main([*args, "--out", str(tmp_path / "a.json")]) == 0
     assert sorted(p.name for p in (checkpoints / "attacked-B0.4").glob("chunk_*.npz")) == ["chunk_00000.npz"]
-    import envs.rollout
+    import rlcert.envs.rollout as rollout
 
-    monkeypatch.setattr(envs.rollout, "run_chunk", lambda task: pytest.fail("a finished chunk ran again"))
+    monkeypatch.setattr(rollout, "run_chunk", lambda task: pytest.fail("a finished chunk ran again"))
     assert main([*args, "--out", str(tmp_path / "b.json")]) == 0
     first, second = (AuditReport.from_json((tmp_path / n).read_text()).findings for n in ("a.json", "b.json"))
     assert [f.value for f in first] == [f.value for f in second]

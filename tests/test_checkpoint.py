@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from conftest import make_mlp_policy
-from envs.checkpoint import CheckpointMismatchError, CheckpointWarning, ChunkCheckpoint
-from envs.rollout import ChunkResult, EpisodeRecord, run
-from reports.errors import RlcertError
+from rlcert.envs.checkpoint import CheckpointMismatchError, CheckpointWarning, ChunkCheckpoint
+from rlcert.envs.rollout import ChunkResult, EpisodeRecord, run
+from rlcert.reports.errors import RlcertError
 
 RESULT = ChunkResult(np.array([1.0, 2.0]), np.array([3, 4]), np.array([0.0, 0.5]), cut=np.array([True, False]))
 

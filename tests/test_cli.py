@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from conftest import make_mlp_policy
-from reports.findings import AuditReport
 from rlcert.cli import build_parser, main
+from rlcert.reports.findings import AuditReport
 
 
 def test_evaluate_writes_a_report_and_prints_a_table(tmp_path, capsys):
@@ -123,8 +123,8 @@ def test_zoo_list_shows_agents_and_scores(capsys):
     assert main(["zoo", "list"]) == 0
     out = capsys.readouterr().out
     assert "cartpole5-dqn" in out and "mountaincar-dqn" in out and "200.0" in out
-    from agents.recipes import RECIPES
-    from agents.zoo import zoo_entries
+    from rlcert.agents.recipes import RECIPES
+    from rlcert.agents.zoo import zoo_entries
 
     # Every recipe is listed, trained or not; an untrained one with the command that trains it.
     assert all(name in out for name in RECIPES)
@@ -145,7 +145,7 @@ def test_zoo_train_replacing_the_zoo_agent_and_an_out_dir_is_refused(tmp_path, c
 
 
 def test_ctrl_c_during_zoo_train_prints_the_resume_command_and_exits_130(tmp_path, capsys, monkeypatch):
-    import agents.training as training
+    import rlcert.agents.training as training
 
     def interrupted(*args, **kwargs):
         raise training.TrainingInterrupted("interrupted at 900 steps; x holds the run at 800 steps", tmp_path, 800)

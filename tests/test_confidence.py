@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
 
-from certify.confidence import (
+from rlcert.certify.confidence import (
     BAND_METHODS,
     ELL_CALIBRATION_VERSION,
     LevelCacheWarning,
@@ -234,7 +234,7 @@ def test_the_cache_key_names_n_alpha_and_the_calibration_version(level_cache, cl
 
 
 def test_a_verified_cached_level_is_used_without_recalibrating(level_cache, clean_ell, monkeypatch):
-    import certify.confidence as confidence
+    import rlcert.certify.confidence as confidence
 
     key, clean_level, _ = clean_ell
     level_cache.parent.mkdir()

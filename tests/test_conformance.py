@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from attacks.conformance import PolicyCheckError, check_policy
 from conftest import make_mlp_policy
+from rlcert.attacks.conformance import PolicyCheckError, check_policy
 
 
 def test_good_policies_pass(mlp_policy, balancing_policy):

@@ -1,7 +1,7 @@
 from rich.console import Console
 
-from reports.console import findings_table, report_console, summary_table
-from reports.findings import Finding
+from rlcert.reports.console import findings_table, report_console, summary_table
+from rlcert.reports.findings import Finding
 
 
 def test_tables_show_evidence_and_confidence():

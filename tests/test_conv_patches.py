@@ -4,8 +4,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-import certify.bounds
-from certify.bounds import compute_bounds, margin_bounds
+import rlcert.certify.bounds as bounds
+from rlcert.certify.bounds import compute_bounds, margin_bounds
 
 
 def conv_net(seed, stride, padding, dilation, groups, activation):
@@ -42,7 +42,7 @@ def test_patch_mode_gives_the_same_bounds_as_the_dense_backward_pass(
     box = {"low": 0.0, "high": 1.0} if seed % 2 else {}
     patched = compute_bounds(module, x, 0.05, norm, "crown", **box)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(certify.bounds, "patches_apply", lambda *args: False)
+        patch.setattr(bounds, "patches_apply", lambda *args: False)
         dense = compute_bounds(module, x, 0.05, norm, "crown", **box)
     for a, b in zip(patched, dense):
         torch.testing.assert_close(a, b, atol=2e-4, rtol=1e-4)

@@ -4,8 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from agents.policies import TorchModulePolicy
-from certify.crop import smoothed_action_certificate, visited_state_certificate
+from rlcert.agents.policies import TorchModulePolicy
+from rlcert.certify.crop import smoothed_action_certificate, visited_state_certificate
 
 
 def linear_policy(w, b, scale=1e3):
@@ -51,7 +51,7 @@ def test_q_values_need_a_range_and_shapes_are_checked():
 
 
 def test_visited_states_of_the_zoo_ppo_agent():
-    from agents import load_policy
+    from rlcert.agents import load_policy
 
     cert = visited_state_certificate(load_policy("zoo:cartpole5-ppo-sigma0.2"), "cartpole5", 1, 0.2, samples=500)
     assert len(cert.radii) == 200 and cert.certified_fraction(0.0) > 0.5
@@ -81,7 +81,7 @@ def q_value_policy():
     ],
 )
 def test_nonsense_parameters_are_refused_with_the_value_and_the_valid_range(options, message):
-    from reports.errors import InvalidValueError
+    from rlcert.reports.errors import InvalidValueError
 
     arguments = {"sigma": 0.1, "samples": 10, "score_range": (0.0, 1.0), **options}
     with pytest.raises(InvalidValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
@@ -89,7 +89,7 @@ def test_nonsense_parameters_are_refused_with_the_value_and_the_valid_range(opti
 
 
 def test_observations_must_be_finite_and_not_empty():
-    from reports.errors import InvalidValueError
+    from rlcert.reports.errors import InvalidValueError
 
     with pytest.raises(InvalidValueError, match="NaN or inf"):
         smoothed_action_certificate(q_value_policy(), np.array([[0.0, np.nan]]), 0.1, 10, score_range=(0, 1))
@@ -99,8 +99,8 @@ def test_observations_must_be_finite_and_not_empty():
 
 @pytest.mark.parametrize("eps", [-1.0, 0.0, float("nan"), float("inf")])
 def test_findings_refuse_a_radius_that_is_not_finite_and_positive(eps):
-    from certify.crop import check_eps_values
-    from reports.errors import InvalidValueError
+    from rlcert.certify.crop import check_eps_values
+    from rlcert.reports.errors import InvalidValueError
 
     cert = smoothed_action_certificate(q_value_policy(), np.zeros((3, 2)), 0.1, samples=20, score_range=(-5, 5))
     with pytest.raises(InvalidValueError, match=r"eps values must be finite and > 0"):
@@ -113,14 +113,14 @@ def test_findings_refuse_a_radius_that_is_not_finite_and_positive(eps):
 
 
 def test_visited_state_parameters_are_checked_before_any_episode_runs(monkeypatch):
-    import envs.rollout
-    from agents import load_policy
-    from reports.errors import InvalidValueError
+    import rlcert.envs.rollout as rollout
+    from rlcert.agents import load_policy
+    from rlcert.reports.errors import InvalidValueError
 
     def no_rollout(*args, **kwargs):
         raise AssertionError("an episode ran before the parameters were checked")
 
-    monkeypatch.setattr(envs.rollout, "run", no_rollout)
+    monkeypatch.setattr(rollout, "run", no_rollout)
     policy = load_policy("zoo:cartpole5-ppo-sigma0.2")
     for bad in ({"samples": 0}, {"alpha": 2.0}, {"seed": -3}, {"score_range": (2.0, 1.0)}):
         with pytest.raises(InvalidValueError):
@@ -151,7 +151,7 @@ def test_a_states_radius_depends_only_on_its_own_noise():
 def test_radii_do_not_depend_on_how_the_noise_is_split_into_forward_passes(monkeypatch):
     """The rows per forward pass (a memory bound set from the observation size) change neither the noise
     draws nor the radii: pieces of 1, 7 and all 1001 rows per state give the same radii."""
-    from certify import crop
+    from rlcert.certify import crop
 
     policy = make_mlp_logit_policy()
     states = np.random.default_rng(4).normal(size=(6, 4)).astype(np.float32)
@@ -180,8 +180,8 @@ def make_mlp_logit_policy():
 
 def test_the_noise_of_visited_states_is_a_child_of_the_run_seed_not_the_episodes_stream(monkeypatch):
     """The episodes use the run's seed; the CROP noise a SeedSequence child of it, never the same seed."""
-    from agents import load_policy
-    from certify import crop
+    from rlcert.agents import load_policy
+    from rlcert.certify import crop
 
     seeds = []
     real = crop.smoothed_action_certificate

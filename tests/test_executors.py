@@ -1,6 +1,6 @@
 import pytest
 
-from envs.executors import InProcessExecutor, ProcessPoolExecutor, make_executor
+from rlcert.envs.executors import InProcessExecutor, ProcessPoolExecutor, make_executor
 
 
 def _square(x):

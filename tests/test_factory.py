@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from envs.factory import PRESETS, EnvSpec, UnknownEnvError, make_env, make_raw_env, resolve_env_spec
+from rlcert.envs.factory import PRESETS, EnvSpec, UnknownEnvError, make_env, make_raw_env, resolve_env_spec
 
 
 def test_every_preset_resolves_and_round_trips():
@@ -77,7 +77,7 @@ def test_freeway_250_truncates_after_250_agent_steps():
 
 
 def test_known_return_ranges():
-    from envs.factory import known_return_range
+    from rlcert.envs.factory import known_return_range
 
     assert known_return_range("cartpole5") == (0.0, 200.0)
     assert known_return_range("CartPole-v1?max_steps=50") == (0.0, 50.0)

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reports.findings import AuditReport, Evidence, Finding, to_jsonable
+from rlcert.reports.findings import AuditReport, Evidence, Finding, to_jsonable
 
 finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
 json_values = st.recursive(

@@ -4,10 +4,16 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from attacks.base import Probe
-from envs.factory import make_raw_env
-from envs.generic_probes import ConceptDrift, FeatureDropout, ObservationNoise, RandomActionExecution, StickyActions
-from envs.probes import ProbeStack
+from rlcert.attacks.base import Probe
+from rlcert.envs.factory import make_raw_env
+from rlcert.envs.generic_probes import (
+    ConceptDrift,
+    FeatureDropout,
+    ObservationNoise,
+    RandomActionExecution,
+    StickyActions,
+)
+from rlcert.envs.probes import ProbeStack
 
 
 class RecordingEnv(gym.Env):

@@ -7,12 +7,26 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ["rlcert", "certify", "attacks", "envs", "agents", "reports"]
+PACKAGES = ["rlcert", "certify", "attacks", "envs", "agents", "reports"]  # folders; they import as rlcert.NAME
+BARE = set(PACKAGES) - {"rlcert"}
 
 
 def _python_files():
     for package in [*PACKAGES, "benchmarks"]:
         yield from (ROOT / package).rglob("*.py")
+
+
+def test_nothing_imports_a_bare_library_package():
+    # The folders install as rlcert.certify, rlcert.envs, ...: a bare "import envs" works only from the
+    # repository root, and from a user's project it imports the user's own envs/.
+    offenders = []
+    for path in [*_python_files(), *(ROOT / "tests").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            offenders += [f"{path.relative_to(ROOT)}:{node.lineno} {n}" for n in names if n.split(".")[0] in BARE]
+    assert not offenders, offenders
 
 
 def test_no_torch_load_without_weights_only():
@@ -36,7 +50,7 @@ def test_no_pickle_or_allow_pickle():
 
 @pytest.mark.parametrize("name", PACKAGES)
 def test_packages_have_a_docstring_and_an_explicit_all(name):
-    module = importlib.import_module(name)
+    module = importlib.import_module(name if name == "rlcert" else f"rlcert.{name}")
     assert module.__doc__ and len(module.__doc__.strip().splitlines()) == 1
     assert isinstance(module.__all__, (list, tuple))
     for public in module.__all__:

@@ -2,8 +2,8 @@ import pytest
 import torch
 from torch import nn
 
-from certify.bounds import compute_bounds
-from certify.layers import UnsupportedLayerError, network_layers
+from rlcert.certify.bounds import compute_bounds
+from rlcert.certify.layers import UnsupportedLayerError, network_layers
 
 
 def with_statistics(module: nn.Module, seed: int = 0) -> nn.Module:

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 
-from certify.lipschitz import layer_operator_norm, lipschitz_upper_bound, local_lipschitz_bound
+from rlcert.certify.lipschitz import layer_operator_norm, lipschitz_upper_bound, local_lipschitz_bound
 
 
 def conv_matrix(layer, shape):

@@ -2,8 +2,8 @@ import pytest
 import torch
 from torch import nn
 
-from certify.bounds import compute_bounds
-from certify.lirpa_backend import auto_lirpa_available, compute_bounds_auto_lirpa
+from rlcert.certify.bounds import compute_bounds
+from rlcert.certify.lirpa_backend import auto_lirpa_available, compute_bounds_auto_lirpa
 
 
 def test_the_backend_reports_itself_unavailable_cleanly():

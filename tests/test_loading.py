@@ -1,8 +1,8 @@
 import pytest
 
-from agents.architecture import PolicyLoadError
-from agents.loading import load_policy, policy_actions
 from conftest import make_mlp_policy
+from rlcert.agents.architecture import PolicyLoadError
+from rlcert.agents.loading import load_policy, policy_actions
 
 
 def test_state_dict_with_architecture_beside_it(tmp_path):
@@ -37,7 +37,7 @@ def test_missing_pieces_are_named(tmp_path):
 
 
 def test_action_selection_defaults_to_what_a_zoo_score_used():
-    from agents.zoo import zoo_entries
+    from rlcert.agents.zoo import zoo_entries
 
     for entry in zoo_entries():
         assert policy_actions(f"zoo:{entry.name}", None) == entry.evaluation.get("actions", "greedy")

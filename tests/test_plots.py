@@ -1,9 +1,9 @@
 import pytest
 
-import reports.plots as plots
-from envs.generic_probes import RandomActionExecution
-from envs.probes import ProbeStack
-from envs.stress import ProbeSetting, SettingResult, StressReport
+import rlcert.reports.plots as plots
+from rlcert.envs.generic_probes import RandomActionExecution
+from rlcert.envs.probes import ProbeStack
+from rlcert.envs.stress import ProbeSetting, SettingResult, StressReport
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ def test_a_stress_plot_file_is_written(tmp_path):
 
 
 def test_every_stress_verdict_has_a_colour():
-    from envs.stress import VERDICTS
-    from reports.plots import _VERDICT_COLORS
+    from rlcert.envs.stress import VERDICTS
+    from rlcert.reports.plots import _VERDICT_COLORS
 
     assert set(_VERDICT_COLORS) == set(VERDICTS)

@@ -4,9 +4,9 @@ import pytest
 import torch
 from torch import nn
 
-from agents.architecture import PolicyLoadError
-from agents.policies import TorchModulePolicy
 from conftest import make_mlp_policy
+from rlcert.agents.architecture import PolicyLoadError
+from rlcert.agents.policies import TorchModulePolicy
 
 
 def test_save_and_load_round_trip(tmp_path):

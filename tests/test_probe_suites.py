@@ -1,7 +1,7 @@
 import pytest
 
-from envs.generic_probes import ConceptDrift, RandomActionExecution
-from envs.probe_suites import builtin_suite, load_suite, parse_probe_stack, suite_settings
+from rlcert.envs.generic_probes import ConceptDrift, RandomActionExecution
+from rlcert.envs.probe_suites import builtin_suite, load_suite, parse_probe_stack, suite_settings
 
 
 def test_probe_strings_parse_into_stacks():
@@ -67,7 +67,7 @@ def test_the_generic_suite_fits_the_action_space():
 
 
 def test_the_stori_suite_of_an_atari_game_builds_every_setting_on_the_real_game():
-    from envs.factory import make_raw_env
+    from rlcert.envs.factory import make_raw_env
 
     sweeps = builtin_suite("stori", "bankheist")
     probes = {sweep.probe for sweep in sweeps}
@@ -84,9 +84,9 @@ def test_the_stori_suite_of_an_atari_game_builds_every_setting_on_the_real_game(
 
 
 def test_the_stori_paper_suite_is_one_setting_per_paper_profile():
-    from envs.factory import make_raw_env
-    from envs.probe_suites import stori_paper_settings
-    from envs.stori import stori_profiles
+    from rlcert.envs.factory import make_raw_env
+    from rlcert.envs.probe_suites import stori_paper_settings
+    from rlcert.envs.stori import stori_profiles
 
     settings = stori_paper_settings("breakout")
     assert [s.family for s in settings] == [label for label, _ in stori_profiles("breakout")]
@@ -113,7 +113,7 @@ def test_the_stori_paper_suite_is_one_setting_per_paper_profile():
     ],
 )
 def test_a_bad_probe_string_is_one_invalid_value_error(text, message):
-    from reports.errors import InvalidValueError
+    from rlcert.reports.errors import InvalidValueError
 
     with pytest.raises(InvalidValueError, match=message) as raised:
         parse_probe_stack(text)
@@ -220,7 +220,7 @@ drift = { mode = "cyclic" }
     ],
 )
 def test_every_unknown_or_bad_key_of_a_suite_names_it_and_its_line(tmp_path, old, new, line, message):
-    from reports.errors import InvalidValueError
+    from rlcert.reports.errors import InvalidValueError
 
     assert old in SUITE
     path = tmp_path / "suite.toml"

@@ -3,10 +3,10 @@ import pickle
 import numpy as np
 import pytest
 
-from envs.executors import InProcessExecutor, ProcessPoolExecutor
-from envs.generic_probes import ConceptDrift, FeatureDropout, ObservationNoise, RandomActionExecution
-from envs.probes import ProbeStack
-from envs.rollout import run
+from rlcert.envs.executors import InProcessExecutor, ProcessPoolExecutor
+from rlcert.envs.generic_probes import ConceptDrift, FeatureDropout, ObservationNoise, RandomActionExecution
+from rlcert.envs.probes import ProbeStack
+from rlcert.envs.rollout import run
 
 
 def test_a_stack_applies_agent_level_probes_innermost_first_and_has_no_emulator_part():
@@ -54,7 +54,7 @@ def test_only_probe_classes_can_be_stacked():
     ],
 )
 def test_a_bad_probe_parameter_is_one_line_naming_it_the_probe_and_the_valid_ones(probe, params, message):
-    from reports.errors import InvalidValueError
+    from rlcert.reports.errors import InvalidValueError
 
     with pytest.raises(InvalidValueError, match=message) as raised:
         ProbeStack.of(probe, **params)

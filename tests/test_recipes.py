@@ -1,7 +1,7 @@
 import pytest
 
-from agents.recipes import RECIPES, recipe
-from envs.factory import resolve_env_spec
+from rlcert.agents.recipes import RECIPES, recipe
+from rlcert.envs.factory import resolve_env_spec
 
 
 def test_every_recipe_names_a_valid_env_and_algorithm():
@@ -19,7 +19,7 @@ def test_noise_recipes_match_the_certificate_setups():
 
 
 def test_sampled_evaluation_is_for_ppo_recipes_only():
-    from agents.recipes import ZooRecipe
+    from rlcert.agents.recipes import ZooRecipe
 
     with pytest.raises(ValueError, match="needs a PPO agent"):
         ZooRecipe("x", "cartpole5", "dqn", 10, evaluation_actions="sampled")

@@ -3,7 +3,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 
-from certify.relaxations import derivative_range, relu_relaxation, tanh_relaxation
+from rlcert.certify.relaxations import derivative_range, relu_relaxation, tanh_relaxation
 
 interval = st.tuples(st.floats(-6, 6), st.floats(0, 8)).map(lambda pair: (pair[0], pair[0] + pair[1]))
 

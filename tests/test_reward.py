@@ -4,8 +4,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
 
-from certify.confidence import survival_lower_band
-from certify.reward import (
+from rlcert.certify.confidence import survival_lower_band
+from rlcert.certify.reward import (
     attacked_probability_lower,
     binary_certificate,
     minimum_episodes,
@@ -13,7 +13,7 @@ from certify.reward import (
     percentile_certificate,
     reward_certificate,
 )
-from reports.errors import InvalidValueError
+from rlcert.reports.errors import InvalidValueError
 
 
 def test_certificate_follows_the_formula():
@@ -112,9 +112,9 @@ def test_minimum_episodes():
 @pytest.fixture(scope="module")
 def smoothed_episodes():
     """40 short CartPole episodes of a balancing controller smoothed with sigma = 0.2."""
-    from attacks.smoothing import GaussianSmoothing
     from conftest import BalancingPolicy
-    from envs.rollout import run
+    from rlcert.attacks.smoothing import GaussianSmoothing
+    from rlcert.envs.rollout import run
 
     return run(BalancingPolicy(), "cartpole5?max_steps=20", 40, seed=0, defense=GaussianSmoothing(0.2))
 
@@ -150,10 +150,10 @@ def test_a_sigma_other_than_the_recorded_one_is_refused(smoothed_episodes, certi
 
 
 def test_episodes_without_smoothing_or_under_attack_certify_nothing():
-    from attacks.smoothed_pgd import BudgetedSmoothedPGD
-    from attacks.smoothing import GaussianSmoothing
     from conftest import make_mlp_policy
-    from envs.rollout import run
+    from rlcert.attacks.smoothed_pgd import BudgetedSmoothedPGD
+    from rlcert.attacks.smoothing import GaussianSmoothing
+    from rlcert.envs.rollout import run
 
     policy = make_mlp_policy()
     plain = run(policy, "cartpole5?max_steps=5", 12, seed=0)

@@ -4,17 +4,17 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from agents import load_policy
-from attacks.base import Attack, ThreatModel
-from attacks.smoothing import GaussianSmoothing
 from conftest import make_mlp_policy
-from envs.batched import SerialBatchedEnv
-from envs.executors import InProcessExecutor, ProcessPoolExecutor
-from envs.factory import make_env
-from envs.generic_probes import ObservationNoise, StickyActions
-from envs.probes import ProbeStack
-from envs.rollout import chunk_seeds, run
-from envs.wrappers import GaussianFrameNoise
+from rlcert.agents import load_policy
+from rlcert.attacks.base import Attack, ThreatModel
+from rlcert.attacks.smoothing import GaussianSmoothing
+from rlcert.envs.batched import SerialBatchedEnv
+from rlcert.envs.executors import InProcessExecutor, ProcessPoolExecutor
+from rlcert.envs.factory import make_env
+from rlcert.envs.generic_probes import ObservationNoise, StickyActions
+from rlcert.envs.probes import ProbeStack
+from rlcert.envs.rollout import chunk_seeds, run
+from rlcert.envs.wrappers import GaussianFrameNoise
 
 
 def test_same_seed_same_episodes_and_different_seed_differs(balancing_policy):
@@ -158,7 +158,7 @@ def test_wrong_observation_shape_names_both_shapes(mlp_policy):
 
 
 def test_stack_frames_rebuilds_what_the_policy_saw(balancing_policy):
-    from envs.rollout import stack_frames
+    from rlcert.envs.rollout import stack_frames
 
     eps = run(balancing_policy, "cartpole5?max_steps=15", 1, seed=3, record_steps=True)
     stacks = stack_frames(eps.records[0].frames, 5)
@@ -178,7 +178,7 @@ def _uniform_cartpole_policy():
     import torch
     from torch import nn
 
-    from agents.policies import TorchModulePolicy
+    from rlcert.agents.policies import TorchModulePolicy
 
     layer = nn.Sequential(nn.Flatten(), nn.Linear(20, 2))
     with torch.no_grad():

@@ -3,9 +3,9 @@ import zipfile
 import numpy as np
 import pytest
 
-from agents.architecture import PolicyLoadError
-from agents.sb3 import load_sb3_zip
-from attacks.conformance import check_policy
+from rlcert.agents.architecture import PolicyLoadError
+from rlcert.agents.sb3 import load_sb3_zip
+from rlcert.attacks.conformance import check_policy
 
 sb3 = pytest.importorskip("stable_baselines3")
 

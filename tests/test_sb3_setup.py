@@ -7,16 +7,16 @@ import torch
 
 pytest.importorskip("stable_baselines3")
 
-from agents.loading import load_policy  # noqa: E402
-from agents.recipes import ZooRecipe, recipe  # noqa: E402
-from agents.sb3_setup import (  # noqa: E402
+from rlcert.agents.loading import load_policy  # noqa: E402
+from rlcert.agents.recipes import ZooRecipe, recipe  # noqa: E402
+from rlcert.agents.sb3_setup import (  # noqa: E402
     HalfPrecisionNStepReplayBuffer,
     HalfPrecisionReplayBuffer,
     load_sequential_into_model,
     replay_buffer_class,
     training_env,
 )
-from agents.training import train_zoo_agent  # noqa: E402
+from rlcert.agents.training import train_zoo_agent  # noqa: E402
 
 
 def test_the_half_precision_buffer_keeps_frames_to_half_a_grey_level_and_noise_unclipped():

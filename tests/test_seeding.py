@@ -1,5 +1,5 @@
-from envs.rollout import chunk_seeds
-from envs.seeding import child_seed
+from rlcert.envs.rollout import chunk_seeds
+from rlcert.envs.seeding import child_seed
 
 
 def test_child_seeds_never_follow_seed_arithmetic():

@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
 
-from agents import load_policy
-from attacks.smoothed_pgd import BudgetedSmoothedPGD
-from attacks.smoothing import GaussianSmoothing
-from certify.reward import reward_certificate
-from envs.rollout import run
+from rlcert.agents import load_policy
+from rlcert.attacks.smoothed_pgd import BudgetedSmoothedPGD
+from rlcert.attacks.smoothing import GaussianSmoothing
+from rlcert.certify.reward import reward_certificate
+from rlcert.envs.rollout import run
 
 
 def test_the_attack_stays_within_its_total_budget_and_hurts_an_undefended_agent():

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from attacks.smoothing import GaussianSmoothing
+from rlcert.attacks.smoothing import GaussianSmoothing
 
 
 def test_noise_has_the_declared_scale_and_is_seeded():

@@ -5,10 +5,10 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from envs.factory import make_raw_env
-from envs.generic_probes import ConceptDrift, RandomActionExecution
-from envs.probes import ProbeStack
-from envs.stori import (
+from rlcert.envs.factory import make_raw_env
+from rlcert.envs.generic_probes import ConceptDrift, RandomActionExecution
+from rlcert.envs.probes import ProbeStack
+from rlcert.envs.stori import (
     MissingStateVariables,
     RandomEvents,
     atari_game,
@@ -16,7 +16,7 @@ from envs.stori import (
     random_event_modes,
     stori_profiles,
 )
-from envs.stori_games import OBJECT_HIDES
+from rlcert.envs.stori_games import OBJECT_HIDES
 
 
 def breakout_action(ale, rng) -> int:

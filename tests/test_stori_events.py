@@ -9,9 +9,9 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from envs.factory import make_raw_env
-from envs.probes import ProbeStack
-from envs.stori import RandomEvents
+from rlcert.envs.factory import make_raw_env
+from rlcert.envs.probes import ProbeStack
+from rlcert.envs.stori import RandomEvents
 
 
 def find_wrapper(env: gym.Env, cls: type) -> gym.Wrapper:

@@ -4,9 +4,9 @@ pixels from the frame, and every blackout fill colour is what the emulator shows
 import numpy as np
 import pytest
 
-from envs.factory import make_raw_env
-from envs.stori import MissingStateVariables
-from envs.stori_games import BLACKOUT_REGIONS, OBJECT_HIDES, ale_gray
+from rlcert.envs.factory import make_raw_env
+from rlcert.envs.stori import MissingStateVariables
+from rlcert.envs.stori_games import BLACKOUT_REGIONS, OBJECT_HIDES, ale_gray
 
 # --- Object hides and screen regions -------------------------------------------------------------
 

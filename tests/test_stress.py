@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from envs.generic_probes import FeatureDropout, RandomActionExecution
-from envs.probes import ProbeStack
-from envs.stress import (
+from rlcert.envs.generic_probes import FeatureDropout, RandomActionExecution
+from rlcert.envs.probes import ProbeStack
+from rlcert.envs.stress import (
     TOO_FEW_EPISODES,
     ProbeSetting,
     drop_verdict,

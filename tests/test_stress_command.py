@@ -1,7 +1,7 @@
 import json
 
-from reports.findings import AuditReport
 from rlcert.cli import main
+from rlcert.reports.findings import AuditReport
 
 
 def test_stress_command_writes_report_and_plot(tmp_path, capsys):

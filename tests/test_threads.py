@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from envs.executors import InProcessExecutor
-from envs.threads import ROLLOUT_THREADS, rollout_threads, torch_threads
-from reports.errors import InvalidValueError
+from rlcert.envs.executors import InProcessExecutor
+from rlcert.envs.threads import ROLLOUT_THREADS, rollout_threads, torch_threads
+from rlcert.reports.errors import InvalidValueError
 
 
 def _threads_inside(task):

@@ -5,11 +5,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from agents.loading import load_policy
-from agents.recipes import ZooRecipe
-from agents.training import evaluate_for_zoo, train_zoo_agent
-from agents.zoo import ZOO_DIR
-from envs.rollout import run
+from rlcert.agents.loading import load_policy
+from rlcert.agents.recipes import ZooRecipe
+from rlcert.agents.training import evaluate_for_zoo, train_zoo_agent
+from rlcert.agents.zoo import ZOO_DIR
+from rlcert.envs.rollout import run
 
 pytest.importorskip("stable_baselines3")
 
@@ -136,7 +136,7 @@ def test_a_warm_started_run_begins_from_its_zoo_agent_and_says_so(tmp_path):
 
 
 def test_a_resumed_dqn_whose_buffer_was_too_large_to_keep_refills_it_before_it_learns_again(tmp_path, monkeypatch):
-    import agents.training_checkpoint as training_checkpoint
+    import rlcert.agents.training_checkpoint as training_checkpoint
 
     monkeypatch.setattr(training_checkpoint, "REPLAY_CHECKPOINT_BYTES", 0)  # as an Atari DQN's 100k frames
     tiny = ZooRecipe("tiny", "cartpole5?max_steps=30", "dqn", 384, {"learning_starts": 64, "train_freq": 1}, (8,),
@@ -158,7 +158,7 @@ def test_a_warm_started_or_resumed_dqn_fills_its_buffer_with_its_own_play(tmp_pa
     # fill (steps 0-100) and of the refill after resuming (100-200; a buffer too large to checkpoint, as an
     # Atari DQN's) must balance for all 50 steps; SB3's uniformly random warm-up actions would fall in ~20.
     # No gradient step before 100.
-    import agents.training_checkpoint as training_checkpoint
+    import rlcert.agents.training_checkpoint as training_checkpoint
 
     monkeypatch.setattr(training_checkpoint, "REPLAY_CHECKPOINT_BYTES", 0)
     hyper = {"learning_starts": 100, "train_freq": 1, "learning_rate": 1e-5, "exploration_initial_eps": 0.0,
@@ -214,7 +214,7 @@ def test_a_run_split_by_stop_after_anneals_its_learning_rate_over_the_whole_budg
 def test_by_default_the_agent_goes_to_the_run_directory_and_never_into_the_zoo(tmp_path, monkeypatch):
     # The installed zoo is written only when asked (rlcert zoo train NAME --replace-zoo-agent): a stand-in
     # zoo here, so that a regression writes into tmp_path, not into the package.
-    import agents.training as training
+    import rlcert.agents.training as training
 
     monkeypatch.setattr(training, "ZOO_DIR", tmp_path / "zoo", raising=False)  # older code wrote there
     monkeypatch.chdir(tmp_path)
@@ -258,7 +258,7 @@ def _same_tensors(a, b) -> bool:
 
 @pytest.mark.parametrize("algorithm", ["dqn", "ppo"])
 def test_a_run_interrupted_and_resumed_reproduces_the_uninterrupted_run_on_the_cpu(tmp_path, monkeypatch, algorithm):
-    import agents.training as training
+    import rlcert.agents.training as training
 
     tiny = _tiny_for_resume(algorithm)
     whole = train_zoo_agent(tiny, tmp_path / "a", verbose=False, run_dir=tmp_path / "run-a")
@@ -292,7 +292,7 @@ def test_a_run_interrupted_and_resumed_reproduces_the_uninterrupted_run_on_the_c
 
 
 def test_ctrl_c_before_the_first_checkpoint_says_nothing_is_saved(tmp_path, monkeypatch):
-    import agents.training as training
+    import rlcert.agents.training as training
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 import torch
 
-from agents.recipes import ZooRecipe
-from agents.training_checkpoint import cut_episodes, load_checkpoint, replay_state, restore_replay, segment_seeds
-from envs.rollout import chunk_seeds
+from rlcert.agents.recipes import ZooRecipe
+from rlcert.agents.training_checkpoint import cut_episodes, load_checkpoint, replay_state, restore_replay, segment_seeds
+from rlcert.envs.rollout import chunk_seeds
 
 pytest.importorskip("stable_baselines3")
 from stable_baselines3.common.buffers import NStepReplayBuffer, ReplayBuffer  # noqa: E402

@@ -2,7 +2,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from envs.wrappers import EndOnFirstNonzeroReward, GaussianFrameNoise
+from rlcert.envs.wrappers import EndOnFirstNonzeroReward, GaussianFrameNoise
 
 
 def test_gaussian_frame_noise_is_seeded_and_has_the_right_scale():

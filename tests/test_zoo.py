@@ -1,12 +1,12 @@
 import numpy as np
 import pytest
 
-from agents.recipes import RECIPES
-from agents.zoo import load_zoo_policy, zoo_entries
-from attacks.conformance import check_policy
-from attacks.smoothing import GaussianSmoothing
-from envs.factory import make_env
-from envs.rollout import run
+from rlcert.agents.recipes import RECIPES
+from rlcert.agents.zoo import load_zoo_policy, zoo_entries
+from rlcert.attacks.conformance import check_policy
+from rlcert.attacks.smoothing import GaussianSmoothing
+from rlcert.envs.factory import make_env
+from rlcert.envs.rollout import run
 
 REQUIRED = {"cartpole5-dqn", "cartpole5-dqn-sigma0.2", "cartpole5-dqn-sigma0.4", "cartpole-ppo", "mountaincar-dqn"}
 ENTRIES = {e.name: e for e in zoo_entries()}

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agents.architecture import PolicyLoadError
-from agents.policies import TorchModulePolicy
+from rlcert.agents.architecture import PolicyLoadError
+from rlcert.agents.policies import TorchModulePolicy
 
 __all__ = ["ZOO_DIR", "ZooEntry", "zoo_entries", "zoo_entry", "load_zoo_policy"]
 
