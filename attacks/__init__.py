@@ -1,7 +1,6 @@
 """The shared attack/defense/probe interface, observation attacks, instability analysis, surprise adversary."""
 
 from rlcert.attacks.base import Attack, AttackState, Defense, Policy, Probe, ThreatModel, TorchPolicy
-from rlcert.attacks.conformance import PolicyCheckError, check_policy
 from rlcert.attacks.smoothed_pgd import BudgetedSmoothedPGD
 from rlcert.attacks.smoothing import GaussianSmoothing
 
@@ -13,8 +12,6 @@ __all__ = [
     "Probe",
     "ThreatModel",
     "TorchPolicy",
-    "PolicyCheckError",
-    "check_policy",
     "GaussianSmoothing",
     "BudgetedSmoothedPGD",
 ]

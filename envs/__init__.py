@@ -1,5 +1,6 @@
 """Environments: env factory and presets, the rollout engine, STORI and generic probes, stress tests."""
 
+from rlcert.envs.conformance import PolicyCheckError, check_policy
 from rlcert.envs.executors import InProcessExecutor, ProcessPoolExecutor, make_executor
 from rlcert.envs.factory import PRESETS, EnvSpec, UnknownEnvError, make_env, make_raw_env, resolve_env_spec
 from rlcert.envs.generic_probes import (
@@ -25,6 +26,8 @@ __all__ = [
     "resolve_env_spec",
     "Episodes",
     "run",
+    "check_policy",
+    "PolicyCheckError",
     "InProcessExecutor",
     "ProcessPoolExecutor",
     "make_executor",

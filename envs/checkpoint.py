@@ -14,14 +14,11 @@ import json
 import os
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from rlcert.envs.chunks import ChunkResult
 from rlcert.reports.errors import InvalidValueError, OperationError, RlcertWarning
-
-if TYPE_CHECKING:
-    from rlcert.envs.rollout import ChunkResult
 
 __all__ = ["ChunkCheckpoint", "CheckpointMismatchError", "CheckpointWarning", "CHUNK_FORMAT"]
 
@@ -55,7 +52,7 @@ class ChunkCheckpoint:
 
     Example:
         >>> import tempfile
-        >>> from rlcert.envs.rollout import ChunkResult
+        >>> from rlcert.envs.chunks import ChunkResult
         >>> checkpoint = ChunkCheckpoint(tempfile.mkdtemp(), {"seed": 0})
         >>> checkpoint.save(0, ChunkResult(np.ones(3), np.ones(3, dtype=int), np.zeros(3)))
         >>> checkpoint.load(0, num_episodes=3).returns
@@ -94,8 +91,6 @@ class ChunkCheckpoint:
         None without a word where there is no file or the chunk kept per-step records (those are not
         checkpointed); None with a :class:`CheckpointWarning` where the file is not provably that chunk.
         """
-        from rlcert.envs.rollout import ChunkResult
-
         path = self._path(index)
         if not path.exists():
             return None

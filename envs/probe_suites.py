@@ -75,7 +75,7 @@ __all__ = [
 def probe_classes() -> dict[str, type[Probe]]:
     """Every probe a suite or a ``--probe`` string may name."""
     classes: list[type[Probe]] = [RandomActionExecution, StickyActions, ObservationNoise, FeatureDropout, ConceptDrift]
-    from rlcert.envs import stori
+    import rlcert.envs.stori as stori
 
     classes += [getattr(stori, name) for name in stori.__all__ if isinstance(getattr(stori, name), type)]
     return {cls.__name__: cls for cls in classes if issubclass(cls, Probe)}
@@ -410,7 +410,7 @@ def builtin_suite(name: str, env: str | EnvSpec) -> list[Sweep]:
 
 
 def _atari_suite(spec: EnvSpec) -> list[Sweep]:
-    from rlcert.envs import stori
+    import rlcert.envs.stori as stori
 
     game = _game(spec)
     safe = {"actions": tuple(range(10))} if game == "bankheist" else {}  # BankHeist: moves without FIRE

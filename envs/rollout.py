@@ -32,6 +32,7 @@ from rlcert.attacks.base import Attack, Defense, Policy
 from rlcert.attacks.smoothing import DefenseRecord
 from rlcert.envs.batched import make_batched_env
 from rlcert.envs.checkpoint import ChunkCheckpoint
+from rlcert.envs.chunks import ChunkResult, EpisodeRecord
 from rlcert.envs.executors import Executor, InProcessExecutor
 from rlcert.envs.factory import EnvSpec, resolve_env_spec, stacked_observation_space
 from rlcert.reports.errors import InvalidValueError
@@ -51,29 +52,6 @@ __all__ = [
 
 DEFAULT_CHUNK_SIZE = 250
 ACTION_SELECTIONS = ("greedy", "sampled")
-
-
-@dataclass(frozen=True)
-class EpisodeRecord:
-    """Per-step record of one episode (``record_steps=True``): what the env showed, what the policy
-    saw after attack and defense, what it did and what it got (one row per step)."""
-
-    frames: np.ndarray
-    """Raw frames as the env emitted them (before attack and defense)."""
-    seen: np.ndarray
-    """The same frames after the attack and the defense's frame transform (what was stacked)."""
-    actions: np.ndarray
-    rewards: np.ndarray
-
-
-@dataclass(frozen=True)
-class ChunkResult:
-    returns: np.ndarray
-    lengths: np.ndarray
-    costs: np.ndarray
-    records: tuple[EpisodeRecord, ...] | None = None
-    cut: np.ndarray | None = None
-    """Per episode: ended by the env's step limit rather than by the game (None: not recorded)."""
 
 
 @dataclass(frozen=True)

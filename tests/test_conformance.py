@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from conftest import make_mlp_policy
-from rlcert.attacks.conformance import PolicyCheckError, check_policy
+from rlcert.envs.conformance import PolicyCheckError, check_policy
 
 
 def test_good_policies_pass(mlp_policy, balancing_policy):

@@ -55,3 +55,55 @@ def test_packages_have_a_docstring_and_an_explicit_all(name):
     assert isinstance(module.__all__, (list, tuple))
     for public in module.__all__:
         assert hasattr(module, public), f"{name}.__all__ names {public!r}, which does not exist"
+
+
+def _library_imports() -> dict[str, set[str]]:
+    """Module -> the library modules it imports (at module level or inside functions), as rlcert.* names."""
+    modules = {}
+    for folder in PACKAGES:
+        prefix = "rlcert" if folder == "rlcert" else f"rlcert.{folder}"
+        for path in (ROOT / folder).rglob("*.py"):
+            parts = [p for p in path.relative_to(ROOT / folder).with_suffix("").parts if p != "__init__"]
+            modules[".".join([prefix, *parts])] = path
+    edges = {}
+    for name, path in modules.items():
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+        edges[name] = {m for m in found if m in modules and m != name}
+    return edges
+
+
+def _reaches(edges: dict[str, set[str]], start: str) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        for nxt in edges.get(todo.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+def test_no_import_cycle_between_packages_or_modules():
+    edges = _library_imports()
+
+    def package(module: str) -> str:
+        """rlcert.envs.rollout -> rlcert.envs; the command line (rlcert, rlcert.cli, ...) is one package, rlcert."""
+        parts = module.split(".")
+        return ".".join(parts[:2]) if len(parts) > 1 and parts[1] in BARE else "rlcert"
+
+    library = {m for m in edges if package(m) != "rlcert"}
+    cli = set(edges) - library - {"rlcert"}  # rlcert/__init__.py (the version) sits above everything
+    assert library and cli, "the module scan found nothing"
+    # Nothing in the library imports the command line.
+    assert not [(m, n) for m in library for n in edges[m] if n in cli]
+    packages = {}
+    for module, targets in edges.items():
+        packages.setdefault(package(module), set()).update(package(t) for t in targets if package(t) != package(module))
+    package_cycles = sorted(p for p in packages if p in _reaches(packages, p))
+    assert not package_cycles, f"packages in an import cycle: {package_cycles}"
+    module_cycles = sorted(m for m in edges if m in _reaches(edges, m))
+    assert not module_cycles, f"modules in an import cycle: {module_cycles}"

@@ -5,7 +5,7 @@ import pytest
 
 from rlcert.agents.architecture import PolicyLoadError
 from rlcert.agents.sb3 import load_sb3_zip
-from rlcert.attacks.conformance import check_policy
+from rlcert.envs.conformance import check_policy
 
 sb3 = pytest.importorskip("stable_baselines3")
 

@@ -3,8 +3,8 @@ import pytest
 
 from rlcert.agents.recipes import RECIPES
 from rlcert.agents.zoo import load_zoo_policy, zoo_entries
-from rlcert.attacks.conformance import check_policy
 from rlcert.attacks.smoothing import GaussianSmoothing
+from rlcert.envs.conformance import check_policy
 from rlcert.envs.factory import make_env
 from rlcert.envs.rollout import run
 

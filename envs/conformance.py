@@ -1,4 +1,8 @@
-"""``check_policy``: a conformance check for policies, in the spirit of gymnasium's ``check_env``."""
+"""``check_policy``: a conformance check for policies, in the spirit of gymnasium's ``check_env``.
+
+It lives with the envs because it runs the policy on one: the interface it checks (``rlcert.attacks.base``)
+sits below the envs and imports nothing from them.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,9 @@ import numpy as np
 import torch
 
 from rlcert.attacks.base import Policy, TorchPolicy
+from rlcert.envs.batched import make_batched_env
+from rlcert.envs.factory import make_env, resolve_env_spec
+from rlcert.envs.rollout import check_compatible
 
 __all__ = ["PolicyCheckError", "check_policy"]
 
@@ -17,8 +24,6 @@ class PolicyCheckError(AssertionError):
 
 def _sample_observations(policy: Policy, env: str | None, count: int, seed: int) -> np.ndarray:
     if env is not None:
-        from rlcert.envs.factory import make_env
-
         environment = make_env(env)
         environment.action_space.seed(seed)
         obs, _ = environment.reset(seed=seed)
@@ -59,10 +64,6 @@ def check_policy(policy: Policy, env: str | None = None, batch: int = 16, seed: 
     if not isinstance(policy.action_space, (gym.spaces.Discrete, gym.spaces.Box)):
         raise PolicyCheckError(f"action_space must be Discrete or Box, got {policy.action_space}")
     if env is not None:
-        from rlcert.envs.batched import make_batched_env
-        from rlcert.envs.factory import resolve_env_spec
-        from rlcert.envs.rollout import check_compatible
-
         spec = resolve_env_spec(env)
         probe_env = make_batched_env(spec, 1)
         try:
