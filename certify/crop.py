@@ -236,6 +236,7 @@ def visited_state_certificate(
     samples: int = 10_000,
     alpha: float = 0.05,
     score_range: tuple[float, float] | None = None,
+    **run_options: Any,
 ) -> SmoothedActionCertificate:
     """CROP radii at every state visited in ``episodes`` episodes of the Gaussian-smoothed policy.
 
@@ -243,7 +244,9 @@ def visited_state_certificate(
     ``certified_fraction(eps)`` of the result is the fraction of visited states certified at ``eps``.
     The episodes run from ``seed``; the certificate's noise is a ``SeedSequence`` child of it
     (``rlcert.envs.seeding.child_seed``), so neither stream repeats the other. Every parameter is checked
-    before any episode runs; the others are those of :func:`smoothed_action_certificate`.
+    before any episode runs; the others are those of :func:`smoothed_action_certificate`. ``run_options``
+    (executor, chunk_size, progress, probe) go to :func:`rlcert.envs.run`; checkpoints cannot apply, since
+    the episodes keep per-step records.
     """
     from rlcert.attacks.smoothing import GaussianSmoothing
     from rlcert.envs import rollout
@@ -254,7 +257,12 @@ def visited_state_certificate(
     if isinstance(episodes, bool) or not isinstance(episodes, (int, np.integer)) or episodes < 1:
         raise InvalidValueError(f"episodes must be a positive integer, got {episodes!r}")
     _check_parameters(policy, sigma, samples, alpha, score_range, seed)
-    visited = rollout.run(policy, spec, episodes, defense=GaussianSmoothing(sigma), seed=seed, record_steps=True)
+    if run_options.get("checkpoint_dir") is not None:
+        raise InvalidValueError("checkpoint_dir cannot apply: the visited states' episodes keep per-step records")
+    run_options.pop("checkpoint_dir", None)
+    visited = rollout.run(
+        policy, spec, episodes, defense=GaussianSmoothing(sigma), seed=seed, record_steps=True, **run_options
+    )
     states = np.concatenate([rollout.stack_frames(r.frames, spec.frame_stack) for r in visited.records])
     noise_seed = child_seed(seed, NOISE_SUB_RUN)
     return smoothed_action_certificate(policy, states, sigma, samples, alpha, score_range, seed=noise_seed)

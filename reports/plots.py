@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["plot_certificate_curve", "plot_stress_sweeps", "plot_learning_curve"]
+__all__ = ["plot_certificate_curve", "plot_certified_fraction", "plot_stress_sweeps", "plot_learning_curve"]
 
 
 def _pyplot():
@@ -76,6 +76,29 @@ _VERDICT_COLORS = {
     "inconclusive": "tab:orange",
     "too few episodes": "tab:purple",
 }
+
+
+def plot_certified_fraction(
+    radii: Sequence[float], path: str | Path, *, title: str = "", evidence: str = "sound", norm: str = "2"
+) -> Path:
+    """The fraction of states whose action is certified at each perturbation size: the survival curve of the
+    per-state certified radii (a state counts at ε when its radius is at least ε)."""
+    radii = np.sort(np.asarray(radii, dtype=float))
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
+    top = float(radii.max()) * 1.1 if radii.size and radii.max() > 0 else 1.0
+    eps = np.linspace(0.0, top, 400)
+    fraction = 1.0 - np.searchsorted(radii, eps, side="left") / max(len(radii), 1)
+    ax.plot(eps, fraction, color="tab:blue", label=f"certified fraction ({evidence})")
+    ax.set_xlim(0, top)
+    ax.set_ylim(0, 1.02)
+    norm_tex = "\\infty" if str(norm) == "inf" else str(norm)
+    ax.set_xlabel(f"perturbation size ε ($\\ell_{{{norm_tex}}}$)")
+    ax.set_ylabel(f"fraction of {len(radii)} states certified")
+    ax.set_title("\n".join(textwrap.wrap(title, 70)), fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save_figure(fig, path)
 
 
 def _stress_title(report) -> str:

@@ -7,8 +7,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from rlcert.certify.bounds import check_bound_options
-from rlcert.config import RolloutOptions, check_count, check_finite, check_output_path, parse_radii
+from rlcert.envs.options import RolloutOptions
 from rlcert.reports.errors import InvalidValueError
+from rlcert.reports.validation import check_count, check_finite, check_output_path, parse_radii
 
 __all__ = ["CertifyActionsConfig", "certify_actions_command"]
 

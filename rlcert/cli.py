@@ -5,55 +5,41 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 import warnings
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
+from rlcert.analyses.evaluation import EvaluationConfig, evaluate_policy
 from rlcert.bounds_commands import CertifyActionsConfig, certify_actions_command
 from rlcert.certify_commands import (
     CertifyRewardConfig,
     CertifySmoothedActionsConfig,
-    certify_reward,
-    certify_smoothed_actions,
+    certify_reward_command,
+    certify_smoothed_actions_command,
 )
-from rlcert.config import (
-    ActionOption,
-    OneLineErrorParser,
-    RolloutOptions,
-    add_dataclass_arguments,
-    argparse_help,
-    check_count,
-    check_finite,
-    check_output_path,
-    dataclass_from_args,
-)
+from rlcert.config import OneLineErrorParser, add_dataclass_arguments, argparse_help, dataclass_from_args, narrow
+from rlcert.envs.options import RolloutOptions
 from rlcert.reports.errors import InvalidValueError, RlcertError, RlcertWarning
+from rlcert.reports.validation import check_count, check_output_path
 from rlcert.stress_command import StressConfig, stress_command
 
 __all__ = ["main", "EvaluateConfig", "ZooTrainConfig"]
 
 
 @dataclass(frozen=True)
-class EvaluateConfig(ActionOption, RolloutOptions):
+class EvaluateConfig(EvaluationConfig, RolloutOptions):
     """Run a policy for N episodes and report its mean return (empirical)."""
 
     policy: str = "zoo:cartpole5-dqn"
     """Policy: zoo:NAME, a Stable-Baselines3 .zip, or a .pt state_dict with its architecture JSON beside it."""
     env: str | None = None
     """Env spec (a preset such as cartpole5, or a gymnasium id); defaults to a zoo agent's own env."""
-    episodes: int = 1000
-    """Number of episodes."""
-    sigma: float = 0.0
-    """If > 0, evaluate the Gaussian-smoothed policy (noise of this std on every raw frame)."""
     out: str = "results/evaluate.json"
     """Where to write the JSON report."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_count("episodes", self.episodes)
-        check_finite("sigma", self.sigma, 0)
         check_output_path("out", self.out)
 
 
@@ -119,63 +105,19 @@ class ZooTrainConfig:
 
 
 def _evaluate(config: EvaluateConfig) -> int:
-    from rlcert.agents import load_policy, policy_actions, policy_env
-    from rlcert.attacks import GaussianSmoothing
-    from rlcert.envs import make_executor, run
-    from rlcert.reports import AuditReport, Finding, findings_table, summary_table
+    from rlcert.reports import AuditReport, findings_table, summary_table
     from rlcert.reports.console import report_console
 
-    policy = load_policy(config.policy)
-    env = policy_env(config.policy, config.env)
-    defense = GaussianSmoothing(config.sigma) if config.sigma > 0 else None
-    actions = policy_actions(config.policy, config.actions)
-    start = time.perf_counter()
-    episodes = run(
-        policy,
-        env,
-        config.episodes,
-        defense=defense,
-        seed=config.seed,
-        executor=make_executor(config.workers),
-        chunk_size=config.chunk_size,
-        checkpoint_dir=config.checkpoint_dir,
-        progress=config.progress,
-        probe=config.probe_stack(),
-        actions=actions,
-    )
-    wall = time.perf_counter() - start
-    summary = episodes.summary()
-    probe = f" under probe {episodes.probe}" if episodes.probe else ""
-    smoothing = f" · smoothed σ={config.sigma:g}" if defense else ""
-    label = f"{config.policy} on {env}{probe}{smoothing} · N={len(episodes)}"
-    half_width = 1.96 * episodes.stderr_return
-    finding = Finding(
-        name="mean_return",
-        value=episodes.mean_return,
-        evidence="empirical",
-        confidence=0.95,
-        interval=(episodes.mean_return - half_width, episodes.mean_return + half_width),
-        method="sample mean; interval ± 1.96 SE (normal approx.)",
-        description=f"mean return of {label}"
-        + (", actions sampled from the policy's distribution" if actions == "sampled" else ""),
-        params=asdict(config) | {"env": env, "actions": actions},
-        seed=config.seed,
-    )
-    report = AuditReport(
-        "rlcert evaluate",
-        (finding,),
-        subject={"policy": config.policy, "env": env},
-        extra={"summary": summary, "wall_time_s": wall, "steps_per_second": summary["total_steps"] / wall},
-    )
+    library_config, rollout = narrow(EvaluationConfig, config), narrow(RolloutOptions, config)
+    result = evaluate_policy(config.policy, config.env, library_config, rollout)
+    findings = result.findings()
+    summary = result.summary()
+    report = AuditReport("rlcert evaluate", findings, subject=result.subject.to_dict(), extra={"summary": summary})
     path = report.save(config.out)
     console = report_console()
-    console.print(
-        summary_table(
-            summary | {"wall_time_s": wall, "steps_per_second": summary["total_steps"] / wall},
-            title=label + (" (sampled actions)" if actions == "sampled" else ""),
-        )
-    )
-    console.print(findings_table([finding]))
+    sampled = " (sampled actions)" if result.actions == "sampled" else ""
+    console.print(summary_table(summary, title=result.label() + sampled))
+    console.print(findings_table(findings))
     console.print(f"report written to {path}")
     return 0
 
@@ -318,10 +260,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _evaluate(dataclass_from_args(EvaluateConfig, args))
         if args.command == "certify":
             if args.certify_command == "reward":
-                return certify_reward(dataclass_from_args(CertifyRewardConfig, args))
+                return certify_reward_command(dataclass_from_args(CertifyRewardConfig, args))
             if args.certify_command == "actions":
                 return certify_actions_command(dataclass_from_args(CertifyActionsConfig, args))
-            return certify_smoothed_actions(dataclass_from_args(CertifySmoothedActionsConfig, args))
+            return certify_smoothed_actions_command(dataclass_from_args(CertifySmoothedActionsConfig, args))
         if args.command == "stress":
             return stress_command(dataclass_from_args(StressConfig, args))
         if args.zoo_command == "list":

@@ -4,15 +4,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
-from rlcert.config import (
-    ActionOption,
-    RolloutOptions,
-    check_count,
-    check_finite,
-    check_output_path,
-    check_probability_open,
-)
+from rlcert.envs.options import ActionOption, RolloutOptions
 from rlcert.reports.errors import InvalidValueError
+from rlcert.reports.validation import check_count, check_finite, check_output_path, check_probability_open
 
 __all__ = ["StressConfig", "stress_command"]
 

@@ -109,7 +109,10 @@ def test_binary_certificate_on_the_command_line(tmp_path):
         (["--episodes", "5"], "too few for confidence"),
         (["--bound", "wilson"], "--bound must be one of ell, clopper-pearson"),
         (["--policy", "zoo:cartpole5-dqn"], "--sigma is required"),
-        (["--env", "Pendulum-v1", "--policy", "zoo:cartpole-ppo", "--sigma", "0.1"], "expects observations"),
+        (
+            ["--env", "Pendulum-v1", "--policy", "zoo:cartpole-ppo", "--sigma", "0.1", "--range=-2000:0"],
+            "expects observations",
+        ),
     ],
 )
 def test_bad_input_gives_a_one_line_error(args, message, capsys, tmp_path):
@@ -190,11 +193,11 @@ def test_a_report_records_what_was_computed(tmp_path):
 
 
 def test_every_title_says_what_the_certificate_holds_for(tmp_path, capsys, monkeypatch):
-    from rlcert import reports
+    import rlcert.analyses.reward as reward
 
     titles = []
-    plot = reports.plot_certificate_curve
-    monkeypatch.setattr(reports, "plot_certificate_curve", lambda *a, **k: titles.append(k["title"]) or plot(*a, **k))
+    plot = reward.plot_certificate_curve
+    monkeypatch.setattr(reward, "plot_certificate_curve", lambda *a, **k: titles.append(k["title"]) or plot(*a, **k))
     out = tmp_path / "x.json"
     args = ["certify", "reward", "--episodes", "200", "--budgets", "0,0.2", "--probe", "StickyActions:p=0.25"]
     assert main([*args, "--no-progress", "--out", str(out)]) == 0

@@ -7,7 +7,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ["rlcert", "certify", "attacks", "envs", "agents", "reports"]  # folders; they import as rlcert.NAME
+PACKAGES = [
+    "rlcert",
+    "certify",
+    "attacks",
+    "envs",
+    "agents",
+    "reports",
+    "analyses",
+]  # folders; they import as rlcert.NAME
 BARE = set(PACKAGES) - {"rlcert"}
 
 
