@@ -81,9 +81,14 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def resolve_subject(policy: str | Path | Policy, env: str | EnvSpec | None = None) -> Subject:
+def resolve_subject(policy: str | Path | Policy | Subject, env: str | EnvSpec | None = None) -> Subject:
     """Load ``policy`` (a reference: ``zoo:NAME``, an SB3 .zip, a .pt state_dict; or a policy object) and
-    resolve its env: ``env`` if given, else a zoo agent's own env (required for anything else)."""
+    resolve its env: ``env`` if given, else a zoo agent's own env (required for anything else). A
+    :class:`Subject` is returned as it is (an audit loads each policy once for all its checks)."""
+    if isinstance(policy, Subject):
+        if env is not None and resolve_env_spec(env) != policy.env:
+            raise InvalidValueError(f"env {env!r} differs from the subject's env {str(policy.env)!r}")
+        return policy
     if isinstance(policy, (str, Path)):
         reference = str(policy)
         loaded = load_policy(reference)

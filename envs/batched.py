@@ -22,7 +22,7 @@ from collections.abc import Callable
 import gymnasium as gym
 import numpy as np
 
-from rlcert.envs.factory import EnvSpec, make_raw_env
+from rlcert.envs.factory import EnvSpec, make_raw_env, quiet_version_warning
 
 __all__ = ["BatchedEnv", "SerialBatchedEnv", "NumpyBatchedEnv", "make_batched_env"]
 
@@ -115,7 +115,8 @@ class NumpyBatchedEnv(BatchedEnv):
         kwargs = dict(spec.kwargs)
         if spec.max_steps is not None:
             kwargs["max_episode_steps"] = spec.max_steps
-        self.vec = gym.make_vec(spec.gym_id, num_envs=num_envs, vectorization_mode="vector_entry_point", **kwargs)
+        with quiet_version_warning():
+            self.vec = gym.make_vec(spec.gym_id, num_envs=num_envs, vectorization_mode="vector_entry_point", **kwargs)
         # One single env, reset once per slot seed, tells each slot where to start.
         self.starts = make_raw_env(spec)
         self.num_envs = num_envs

@@ -7,9 +7,12 @@ import ast
 import dataclasses
 import inspect
 import textwrap
+import types
+import typing
 from functools import cache
+from typing import Any
 
-__all__ = ["field_docs"]
+__all__ = ["field_docs", "field_type"]
 
 
 @cache
@@ -35,3 +38,13 @@ def field_docs(cls: type) -> dict[str, str]:
         ):
             docs[node.target.id] = " ".join(following.value.value.split())
     return docs
+
+
+def field_type(annotation: Any) -> tuple[type, bool]:
+    """(type, optional) of a field annotation ``X`` or ``X | None``."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return args[0], True
+    return annotation, False

@@ -11,7 +11,15 @@ from typing import Any
 
 from rlcert.reports.errors import InvalidValueError
 
-__all__ = ["check_count", "check_finite", "check_probability_open", "check_output_path", "parse_radii", "parse_range"]
+__all__ = [
+    "check_count",
+    "check_finite",
+    "check_probability_open",
+    "check_output_path",
+    "check_output_dir",
+    "parse_radii",
+    "parse_range",
+]
 
 
 def _flag(name: str) -> str:
@@ -62,6 +70,26 @@ def check_output_path(name: str, path: str | os.PathLike) -> Path:
             tempfile.TemporaryFile(dir=ancestor).close()
         else:
             os.rmdir(tempfile.mkdtemp(dir=ancestor))
+    except OSError as exc:
+        raise InvalidValueError(
+            f"{_flag(name)} {str(path)!r} cannot be written: {exc.strerror or exc} in {str(ancestor)!r}"
+        ) from None
+    return path
+
+
+def check_output_dir(name: str, path: str | os.PathLike) -> Path:
+    """Refuse an output directory that could not be created or written, before any computation (nothing is
+    created here)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InvalidValueError(f"{_flag(name)} must name a directory, got {str(path)!r} (a file)")
+    ancestor = path.absolute()
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise InvalidValueError(f"{_flag(name)} {str(path)!r} cannot be created: {str(ancestor)!r} is not a directory")
+    try:  # a trial write, not os.access: root passes every access check, even on a read-only mount
+        os.rmdir(tempfile.mkdtemp(dir=ancestor))
     except OSError as exc:
         raise InvalidValueError(
             f"{_flag(name)} {str(path)!r} cannot be written: {exc.strerror or exc} in {str(ancestor)!r}"

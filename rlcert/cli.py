@@ -1,16 +1,18 @@
-"""The ``rlcert`` command line: ``evaluate``, ``certify reward|smoothed-actions|actions``, ``stress`` and
-``zoo list|train``."""
+"""The ``rlcert`` command line: ``audit``, ``evaluate``, ``certify reward|smoothed-actions|actions``, ``stress``
+and ``zoo list|train`` (one :class:`Command` each, in ``COMMANDS``)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from rlcert import __version__
 from rlcert.analyses.evaluation import EvaluationConfig, evaluate_policy
+from rlcert.audit_command import AuditConfig, audit_command
 from rlcert.bounds_commands import CertifyActionsConfig, certify_actions_command
 from rlcert.certify_commands import (
     CertifyRewardConfig,
@@ -213,30 +215,48 @@ def _zoo_train(config: ZooTrainConfig) -> int:
     return 0
 
 
+@dataclass(frozen=True)
+class Command:
+    """One command of the command line: its words, its config dataclass (None: no options) and what runs it."""
+
+    words: tuple[str, ...]
+    config: type | None
+    run: Callable[..., int]
+    help: str = ""
+
+
+COMMANDS = (
+    Command(("audit",), AuditConfig, audit_command),
+    Command(("evaluate",), EvaluateConfig, _evaluate),
+    Command(("certify", "reward"), CertifyRewardConfig, certify_reward_command),
+    Command(("certify", "smoothed-actions"), CertifySmoothedActionsConfig, certify_smoothed_actions_command),
+    Command(("certify", "actions"), CertifyActionsConfig, certify_actions_command),
+    Command(("stress",), StressConfig, stress_command),
+    Command(("zoo", "list"), None, _zoo_list, "list the zoo agents and their scores"),
+    Command(("zoo", "train"), ZooTrainConfig, _zoo_train),
+)
+_GROUPS = {
+    "certify": "certificates (smoothing reward bounds, per-state radii, sound action certificates)",
+    "zoo": "the bundled agent zoo",
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The parser of every command in COMMANDS; each leaf parser knows its Command (``args.command``)."""
     parser = OneLineErrorParser(prog="rlcert", description="Certify and stress-test trained RL policies.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    evaluate_doc = argparse_help(EvaluateConfig.__doc__)
-    evaluate = commands.add_parser("evaluate", help=evaluate_doc, description=evaluate_doc)
-    add_dataclass_arguments(evaluate, EvaluateConfig)
-    certify = commands.add_parser("certify", help="certificates (smoothing reward bounds, per-state radii)")
-    certify_commands = certify.add_subparsers(dest="certify_command", required=True)
-    for name, config_class in (
-        ("reward", CertifyRewardConfig),
-        ("smoothed-actions", CertifySmoothedActionsConfig),
-        ("actions", CertifyActionsConfig),
-    ):
-        doc = argparse_help(config_class.__doc__)
-        add_dataclass_arguments(certify_commands.add_parser(name, help=doc, description=doc), config_class)
-    stress_doc = argparse_help(StressConfig.__doc__)
-    stress = commands.add_parser("stress", help=stress_doc, description=stress_doc)
-    add_dataclass_arguments(stress, StressConfig)
-    zoo = commands.add_parser("zoo", help="the bundled agent zoo")
-    zoo_commands = zoo.add_subparsers(dest="zoo_command", required=True)
-    zoo_commands.add_parser("list", help="list the zoo agents and their scores")
-    train_doc = argparse_help(ZooTrainConfig.__doc__)
-    train = zoo_commands.add_parser("train", help=train_doc, description=train_doc)
-    add_dataclass_arguments(train, ZooTrainConfig)
+    parser.add_argument("--version", action="version", version=f"rlcert {__version__}")
+    subparsers = {(): parser.add_subparsers(dest="command_word", required=True)}
+    for command in COMMANDS:
+        for depth in range(1, len(command.words)):
+            group = command.words[:depth]
+            if group not in subparsers:
+                words = subparsers[group[:-1]].add_parser(group[-1], help=_GROUPS[group[-1]])
+                subparsers[group] = words.add_subparsers(dest=f"{'_'.join(group)}_command", required=True)
+        doc = argparse_help(command.config.__doc__) if command.config is not None else command.help
+        leaf = subparsers[command.words[:-1]].add_parser(command.words[-1], help=doc, description=doc)
+        if command.config is not None:
+            add_dataclass_arguments(leaf, command.config)
+        leaf.set_defaults(command=command)
     return parser
 
 
@@ -255,20 +275,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.simplefilter("always", RlcertWarning)  # each damaged file is named, not only the first
     warnings.formatwarning = _format_warning
 
+    command: Command = args.command
     try:
-        if args.command == "evaluate":
-            return _evaluate(dataclass_from_args(EvaluateConfig, args))
-        if args.command == "certify":
-            if args.certify_command == "reward":
-                return certify_reward_command(dataclass_from_args(CertifyRewardConfig, args))
-            if args.certify_command == "actions":
-                return certify_actions_command(dataclass_from_args(CertifyActionsConfig, args))
-            return certify_smoothed_actions_command(dataclass_from_args(CertifySmoothedActionsConfig, args))
-        if args.command == "stress":
-            return stress_command(dataclass_from_args(StressConfig, args))
-        if args.zoo_command == "list":
-            return _zoo_list()
-        return _zoo_train(dataclass_from_args(ZooTrainConfig, args))
+        if command.config is None:
+            return command.run()
+        return command.run(dataclass_from_args(command.config, args))
     except RlcertError as exc:
         # A user error: one line naming the bad value. Anything else is a bug and keeps its traceback.
         print(f"rlcert: error: {exc}", file=sys.stderr)

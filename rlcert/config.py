@@ -7,25 +7,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import types
 import typing
 from typing import Any, TypeVar
 
-from rlcert.reports.config_docs import field_docs
+from rlcert.reports.config_docs import field_docs, field_type
 
 __all__ = ["OneLineErrorParser", "argparse_help", "add_dataclass_arguments", "dataclass_from_args", "narrow"]
 
 T = TypeVar("T")
-
-
-def _base_type(annotation: Any) -> tuple[type, bool]:
-    """(type, optional) for ``X`` and ``X | None``."""
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if len(args) == 1:
-            return args[0], True
-    return annotation, False
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -47,7 +36,7 @@ def add_dataclass_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
     docs = field_docs(cls)
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
-        kind, optional = _base_type(hints[f.name])
+        kind, optional = field_type(hints[f.name])
         flag = "--" + f.name.replace("_", "-")
         default = f.default if f.default is not dataclasses.MISSING else None
         help_text = argparse_help(docs.get(f.name, ""))
@@ -56,6 +45,9 @@ def add_dataclass_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
             continue
         if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING and not optional:
             parser.add_argument(f.name, type=kind, help=help_text)  # a required field is positional
+            continue
+        if f.metadata.get("positional"):  # an optional positional argument, e.g. `rlcert audit [SUITE]`
+            parser.add_argument(f.name, type=kind, nargs="?", default=default, help=help_text, metavar=f.name.upper())
             continue
         help_text += " (default: %(default)s)" if default is not None else ""
         parser.add_argument(flag, type=kind, default=default, help=help_text, metavar=f.name.upper())

@@ -91,7 +91,7 @@ def test_certify_actions_bad_input(tmp_path, capsys):
 )
 def test_nonsense_options_are_refused_before_any_episode_runs(tmp_path, capsys, monkeypatch, option, named):
     """Issue 19: --radius-iterations 0 reported radius 0 while 58% of the states were certified."""
-    import rlcert.envs.rollout as rollout
+    from rlcert.analyses import visited_states as rollout  # where the analyses call the rollout engine
 
     def no_rollout(*args, **kwargs):
         raise AssertionError("an episode ran before the options were checked")
@@ -105,7 +105,7 @@ def test_nonsense_options_are_refused_before_any_episode_runs(tmp_path, capsys, 
 
 
 def test_an_unwritable_out_is_refused_before_any_episode_runs(tmp_path, capsys, monkeypatch):
-    import rlcert.envs.rollout as rollout
+    from rlcert.analyses import visited_states as rollout  # where the analyses call the rollout engine
 
     monkeypatch.setattr(rollout, "run", None)  # calling it would be a TypeError traceback
     (tmp_path / "file").write_text("")
@@ -117,7 +117,7 @@ def test_seeds_share_no_episode_and_every_certificate_uses_one_run(tmp_path, mon
     """Episode i of --seed s is the rollout engine's episode i of seed s (SeedSequence children of the
     seed), run once for the trajectory and state certificates alike: seeds 0 and 1 share no episode
     (with ``seed + i`` arithmetic, episode 1 of seed 0 was episode 0 of seed 1)."""
-    import rlcert.envs.rollout as rollout
+    from rlcert.analyses import visited_states as rollout  # where the analyses call the rollout engine
 
     real_run, runs = rollout.run, []
 
