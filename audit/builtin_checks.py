@@ -101,6 +101,7 @@ register_check(
         applies=_needs_smoothing_noise,
         headline=lambda result: _middle(result.findings(), "certified_"),
         reading=_reward_reading,
+        default_config={"attack_episodes": 20, "attack_noise_samples": 64},
     )
 )
 register_check(

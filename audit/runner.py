@@ -183,12 +183,13 @@ def run_audit(
             f"{str(out_dir)!r} already holds an audit: continue it with rlcert audit --resume {out_dir}, or "
             "choose another --out"
         )
+    # Every policy loads and every check is planned before anything is written or run.
+    subjects = {ref: resolve_subject(ref, suite.env) for ref in suite.policies}
+    plan = _plan(suite, subjects)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OperationError(f"cannot create the audit directory {str(out_dir)!r}: {exc.strerror}") from None
-    subjects = {ref: resolve_subject(ref, suite.env) for ref in suite.policies}  # every policy loads before any run
-    plan = _plan(suite, subjects)
     if not resume:
         saved = {"format": _SUITE_FORMAT, "fingerprint": fingerprint, "command": command, "suite": suite.to_dict()}
         _write_atomic(suite_file, json.dumps(saved, indent=1))

@@ -153,7 +153,14 @@ def _config(kind: CheckKind, fields: dict[str, Any], refuse) -> Any:
     try:
         return kind.config_class(**values)
     except RlcertError as exc:
-        raise refuse(str(exc)) from None
+        raise refuse(str(exc), *_named_key(str(exc), values)) from None
+
+
+def _named_key(message: str, keys) -> list[str]:
+    """The key an error message names (``--chunk-size`` or ``chunk_size``), so that it points at its line."""
+    words = message.replace(",", " ").replace(":", " ").split()
+    named = next((k for k in keys if f"--{k.replace('_', '-')}" in words or k in words), None)
+    return [] if named is None else [named]
 
 
 def _criterion(value: Any, refuse) -> Criterion:
@@ -198,8 +205,7 @@ def load_audit_suite(path: str | Path) -> AuditSuite:
     try:
         rollout = RolloutOptions(**{k: _check_type(k, v, hints[k]) for k, v in rollout_fields.items()})
     except RlcertError as exc:
-        bad = next((k for k in rollout_fields if k in str(exc)), None)
-        raise refuse(str(exc), *([bad] if bad else [])) from None
+        raise refuse(str(exc), *_named_key(str(exc), rollout_fields)) from None
     entries = data.get("check", [])
     if not (isinstance(entries, list) and entries and all(isinstance(e, dict) for e in entries)):
         raise refuse("a suite needs at least one [[check]] table", "check")

@@ -36,7 +36,8 @@ class AuditConfig:
 
     def __post_init__(self) -> None:
         if self.resume is not None:
-            given = [name for name in ("suite", "policies", "env") if getattr(self, name) is not None]
+            given = [name for name in ("policies", "env") if getattr(self, name) is not None]
+            given = (["a suite"] if self.suite is not None else []) + [f"--{name}" for name in given]
             if given or self.out != "results/audit":
                 names = ", ".join(given + (["--out"] if self.out != "results/audit" else []))
                 raise InvalidValueError(

@@ -62,6 +62,10 @@ COMMANDS: dict[tuple[str, ...], tuple[list[str], dict[str, list[str]]]] = {
          "--confidence": OPEN_PROBABILITY, "--floor": ["nan", "abc"], "--probes": PROBE, "--policy": POLICY,
          "--env": ENV, "--actions": ["argmax"]},
     ),
+    ("audit",): (
+        ["--no-progress"],
+        {"--policies": [("zoo:nope", "'nope'"), ","], "--env": ENV, "--resume": ["/nonexistent/audit"]},
+    ),
     ("zoo", "train", "cartpole5-dqn"): (
         [],
         {"--stop-after": ["0", "-5", "x"], "--final-episodes": ["1", "0", "x"]},
@@ -163,3 +167,50 @@ def test_an_unwritable_out_is_refused_by_every_command(tmp_path):
     for command, (valid, _) in COMMANDS.items():
         if command[0] != "zoo":
             _assert_refused([*command, *valid, "--out", str(out)], str(out), out)
+
+
+AUDIT_SUITE = """{top}
+[[check]]
+kind = "evaluation"
+episodes = 3
+{check}
+"""
+
+
+@settings(max_examples=20)
+@given(
+    place=st.sampled_from(["top", "check", "pass"]),
+    key=st.from_regex(r"[a-z]{3,10}", fullmatch=True).filter(
+        lambda k: (
+            k
+            not in {
+                "title",
+                "policy",
+                "policies",
+                "env",
+                "seed",
+                "workers",
+                "probe",
+                "check",
+                "kind",
+                "name",
+                "pass",
+                "episodes",
+                "sigma",
+                "actions",
+                "finding",
+            }
+        )  # fmt: skip
+    ),
+)
+def test_an_audit_suite_with_an_unknown_key_is_refused(place, key, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("audit")
+    parts = {"top": "", "check": ""}
+    if place == "pass":
+        parts["check"] = f'pass = {{ finding = "mean_return", at_least = 1, {key} = 2 }}'
+    else:
+        parts[place] = f"{key} = 1"
+    suite = tmp / "suite.toml"
+    suite.write_text(AUDIT_SUITE.format(**parts))
+    out = tmp / "audit"
+    _assert_refused(["audit", str(suite), "--no-progress", "--out", str(out)], key, out)
