@@ -48,9 +48,7 @@ class Subject:
         if sigma is not None:
             return float(sigma)
         if not self.trained_sigma:
-            raise InvalidValueError(
-                f"--sigma is required: {self.reference} was not trained with smoothing noise"
-            )
+            raise InvalidValueError(f"--sigma is required: {self.reference} was not trained with smoothing noise")
         return self.trained_sigma
 
     def actions(self, requested: str | None) -> str:

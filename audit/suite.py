@@ -4,7 +4,7 @@ Example suite::
 
     title = "CartPole agent before release"
     policies = ["zoo:cartpole5-ppo-sigma0.2"]     # or policy = "..."
-    seed = 0
+    seed = 0                                       # also: workers, executor ("local" or "ray"), chunk_size, probe
 
     [[check]]
     kind = "reward_certificate"                    # see `rlcert audit --list-checks`
@@ -40,7 +40,7 @@ from rlcert.reports.toml_document import read_toml
 __all__ = ["CheckSpec", "AuditSuite", "load_audit_suite", "default_audit_suite", "SUITE_KEYS", "DEFAULT_POLICY"]
 
 DEFAULT_POLICY = "zoo:cartpole5-ppo-sigma0.2"
-_ROLLOUT_KEYS = ("seed", "workers", "chunk_size", "probe")
+_ROLLOUT_KEYS = ("seed", "workers", "executor", "ray_address", "chunk_size", "probe")
 SUITE_KEYS = ("title", "policy", "policies", "env", *_ROLLOUT_KEYS, "check")
 _CHECK_KEYS = ("kind", "name", "pass")
 _PASS_KEYS = ("finding", "at_least", "at_most")

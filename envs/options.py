@@ -7,7 +7,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from rlcert.envs.executors import Executor, make_executor
+from rlcert.envs.executors import EXECUTORS, Executor, check_ray_available, make_executor
 from rlcert.envs.probe_suites import parse_probe_stack
 from rlcert.envs.probes import ProbeStack
 from rlcert.reports.errors import InvalidValueError
@@ -23,7 +23,12 @@ class RolloutOptions:
     seed: int = 0
     """Seed of the run; with chunk-size it fixes every random draw, whatever the number of workers."""
     workers: int = 1
-    """Worker processes (1 = in this process)."""
+    """Worker processes (1 = in this process); with --executor ray, the CPUs of the local Ray."""
+    executor: str = "local"
+    """local (this process, or a pool of worker processes) or ray (Ray tasks; needs rlcert[ray]); the same seed
+    gives the same numbers on either."""
+    ray_address: str | None = None
+    """Address of an existing Ray cluster (with --executor ray; default: a local Ray started and stopped here)."""
     chunk_size: int = 250
     """Episodes per chunk, run in lockstep with one batched policy call per step."""
     checkpoint_dir: str | None = None
@@ -38,14 +43,20 @@ class RolloutOptions:
         check_count("seed", self.seed, 0)
         check_count("workers", self.workers)
         check_count("chunk_size", self.chunk_size)
+        if self.executor not in EXECUTORS:
+            raise InvalidValueError(f"--executor must be one of {', '.join(EXECUTORS)}, got {self.executor!r}")
+        if self.ray_address is not None and self.executor != "ray":
+            raise InvalidValueError(f"--ray-address {self.ray_address} needs --executor ray")
+        if self.executor == "ray":
+            check_ray_available()
         self.probe_stack()  # a malformed probe is refused before any episode runs
 
     def probe_stack(self) -> ProbeStack | None:
         """The parsed ``probe`` option (None when absent)."""
         return None if self.probe is None else parse_probe_stack(self.probe)
 
-    def executor(self) -> Executor:
-        return make_executor(self.workers)
+    def make_executor(self) -> Executor:
+        return make_executor(self.workers, self.executor, self.ray_address)
 
     def result_params(self) -> dict[str, Any]:
         """The options that shape a result (for its report): the seed, the chunking and the probe stack. Workers,
@@ -61,7 +72,7 @@ class RolloutOptions:
             checkpoint = str(Path(checkpoint) / checkpoint_subdir)
         return {
             "seed": self.seed,
-            "executor": self.executor(),
+            "executor": self.make_executor(),
             "chunk_size": self.chunk_size,
             "checkpoint_dir": checkpoint,
             "progress": self.progress,

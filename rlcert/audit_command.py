@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 import sys
 from dataclasses import dataclass, field
@@ -31,12 +32,18 @@ class AuditConfig:
     """Directory of the report (it must not already hold an audit; --resume continues one)."""
     resume: str | None = None
     """Continue the interrupted audit in this directory (its suite and options are read from it)."""
+    workers: int | None = None
+    """Worker processes, or CPUs of a local Ray (default: the suite's, else 1); never changes a number."""
+    executor: str | None = None
+    """local or ray (default: the suite's, else local); the same seed gives the same report on either."""
+    ray_address: str | None = None
+    """Address of an existing Ray cluster (with --executor ray)."""
     progress: bool = True
     """Show progress bars."""
 
     def __post_init__(self) -> None:
         if self.resume is not None:
-            given = [name for name in ("policies", "env") if getattr(self, name) is not None]
+            given = [name for name in ("policies", "env", "workers", "executor", "ray_address") if getattr(self, name)]
             given = (["a suite"] if self.suite is not None else []) + [f"--{name}" for name in given]
             if given or self.out != "results/audit":
                 names = ", ".join(given + (["--out"] if self.out != "results/audit" else []))
@@ -52,6 +59,17 @@ class AuditConfig:
         if self.policies is not None and not [p for p in self.policies.split(",") if p.strip()]:
             raise InvalidValueError(f"--policies must be a comma list of policy references, got {self.policies!r}")
         check_output_dir("out", self.out)
+        self.rollout_overrides()  # a bad worker count or executor is refused before anything loads
+
+    def rollout_overrides(self) -> dict[str, object]:
+        """The run options given on the command line, which replace the suite's."""
+        from rlcert.envs.options import RolloutOptions
+
+        overrides = {
+            k: getattr(self, k) for k in ("workers", "executor", "ray_address") if getattr(self, k) is not None
+        }
+        RolloutOptions(**overrides)  # checked as the suite's would be
+        return overrides
 
     def policy_list(self) -> list[str] | None:
         return None if self.policies is None else [p.strip() for p in self.policies.split(",") if p.strip()]
@@ -65,6 +83,9 @@ def _command_line(config: AuditConfig) -> str:
         words += ["--policies", config.policies]
     if config.env is not None:
         words += ["--env", config.env]
+    for name in ("workers", "executor", "ray_address"):
+        if getattr(config, name) is not None:
+            words += ["--" + name.replace("_", "-"), str(getattr(config, name))]
     return shlex.join([*words, "--out", config.out])
 
 
@@ -94,6 +115,7 @@ def audit_command(config: AuditConfig) -> int:
             suite = load_audit_suite(config.suite)
         else:
             suite = default_audit_suite(config.policy_list(), config.env)
+        suite = dataclasses.replace(suite, rollout=dataclasses.replace(suite.rollout, **config.rollout_overrides()))
         document = run_audit(suite, out, command=_command_line(config), progress=config.progress, on_check=print_check)
     table = Table(title=f"{document.title} · {', '.join(s['policy'] for s in document.subjects)}")
     for column in ("check", "policy", "verdict", "headline figure", "evidence"):
