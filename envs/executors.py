@@ -90,9 +90,9 @@ def _run_with_threads(fn: Callable[[Any], Any], task: Any, threads: int) -> Any:
 
 class RayExecutor:
     """Run chunks as Ray tasks, one CPU each and ``workers`` in flight: on the cluster at ``address``, or on a
-    local Ray started with ``workers`` CPUs at the first map and shut down when the process exits (``ray.init`` takes ~12 s on a
-    2-core machine, so the local pool stays the default). Chunks are seeded by their index, as everywhere:
-    the same seed gives the same episodes as the local executors."""
+    local Ray started with ``workers`` CPUs at the first map and shut down when the process exits (Ray's
+    start-up took 3-12 s on 2-core machines, so the local pool stays the default). Chunks are seeded by their
+    index, as everywhere: the same seed gives the same episodes as the local executors."""
 
     def __init__(self, workers: int, address: str | None = None):
         if not isinstance(workers, int) or workers < 1:
