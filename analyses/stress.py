@@ -42,7 +42,7 @@ class StressTestConfig(ActionOption):
     return at each probe and severity, its relative drop vs the unperturbed baseline with a confidence
     interval, and a pass/fail verdict against a tolerance. Every figure is empirical."""
 
-    probes: str = "stori"
+    suite: str = "stori"
     """Suite: stori (severity sweeps around the paper's probes for Atari games, generic probes elsewhere),
     stori-paper (only the paper's profiles, one setting each; ALE games), generic, a TOML file, or one probe
     stack such as RandomActionExecution:p=0.3."""
@@ -66,8 +66,8 @@ class StressTestConfig(ActionOption):
         check_probability_open("confidence", self.confidence)
         if self.floor is not None:
             check_finite("floor", self.floor)
-        if not self.probes:
-            raise InvalidValueError("--probes must name a suite, a TOML file or a probe stack, got ''")
+        if not self.suite:
+            raise InvalidValueError("--suite must name a suite, a TOML file or a probe stack, got ''")
 
 
 @dataclass(frozen=True)
@@ -104,9 +104,9 @@ class StressAnalysis:
         )
 
     def findings(self) -> tuple[Finding, ...]:
-        """The report's findings, each with the subject and the rollout options that shaped it. The base probe
-        is recorded as ``base_probe``: ``probe`` names each setting's whole stack, and the baseline runs
-        unprobed."""
+        """The report's findings, each with the subject and the rollout options that shaped it. The probe under
+        every episode (the baseline's too) is recorded as ``base_probe``: ``probe`` names each setting's whole
+        stack."""
         rollout = self.rollout.result_params()
         base = rollout.pop("probe", None)
         context = self.subject.to_dict() | rollout | ({"base_probe": base} if base is not None else {})
@@ -123,17 +123,17 @@ class StressAnalysis:
         return {"config": asdict(self.config) | resolved, "passed": self.passed}
 
 
-def _suite(probes: str, env: EnvSpec) -> tuple[list[ProbeSetting], dict[str, Any]]:
-    """The settings ``probes`` names (a built-in suite, a TOML suite or one probe stack) and the suite's
+def _suite(suite: str, env: EnvSpec) -> tuple[list[ProbeSetting], dict[str, Any]]:
+    """The settings ``suite`` names (a built-in suite, a TOML suite or one probe stack) and the suite's
     defaults (episodes, tolerance, floor; only a TOML suite has any)."""
-    if probes == "stori-paper":
+    if suite == "stori-paper":
         return stori_paper_settings(env), {}
-    if probes in ("stori", "generic"):
-        return suite_settings(builtin_suite(probes, env)), {}
-    if probes.endswith(".toml"):
-        sweeps, defaults = load_suite(probes)
+    if suite in ("stori", "generic"):
+        return suite_settings(builtin_suite(suite, env)), {}
+    if suite.endswith(".toml"):
+        sweeps, defaults = load_suite(suite)
         return suite_settings(sweeps), defaults
-    stack = parse_probe_stack(probes)
+    stack = parse_probe_stack(suite)
     return [ProbeSetting(stack.label, 1.0, stack, "setting")], {}
 
 
@@ -153,11 +153,12 @@ def stress_test_policy(
     config: StressTestConfig | None = None,
     rollout: RolloutOptions | None = None,
 ) -> StressAnalysis:
-    """Run ``policy`` unperturbed and under every setting of ``config.probes`` (each under ``rollout.probe``
-    too, when given; the baseline runs unprobed), the same seeded episodes each, and compare their returns.
+    """Run ``policy`` unperturbed and under every setting of ``config.suite``, the same seeded episodes each, and
+    compare their returns. ``rollout.probe``, when given, runs under every episode: the baseline's and every
+    setting's, so each drop is the setting's own effect on the probed env.
 
     Example:
-        >>> config = StressTestConfig(probes="StickyActions:p=0.25", episodes=6)
+        >>> config = StressTestConfig(suite="StickyActions:p=0.25", episodes=6)
         >>> result = stress_test_policy("zoo:cartpole5-dqn", config=config, rollout=RolloutOptions(progress=False))
         >>> {f.evidence.value for f in result.findings()}
         {'empirical'}
@@ -166,7 +167,7 @@ def stress_test_policy(
     rollout = rollout or RolloutOptions()
     start = time.perf_counter()
     subject = resolve_subject(policy, env)
-    settings, defaults = _suite(config.probes, subject.env)
+    settings, defaults = _suite(config.suite, subject.env)
     base = rollout.probe_stack()
     if base is not None:
         settings = [replace(setting, stack=base + setting.stack) for setting in settings]
@@ -174,7 +175,7 @@ def stress_test_policy(
     tolerance = float(_first_given(config.tolerance, defaults.get("tolerance"), DEFAULT_TOLERANCE))
     floor = float(_first_given(config.floor, defaults.get("floor"), _lowest_return(subject.env), 0.0))
     run_options = rollout.run_options()
-    run_options.pop("probe")  # prepended to every setting above; the baseline stays unprobed
+    run_options.pop("probe")  # under every episode: the baseline's stack, and below every setting's
     report = stress_test(
         subject.policy,
         subject.env,
@@ -185,6 +186,7 @@ def stress_test_policy(
         floor=floor,
         policy_name=subject.reference,
         actions=subject.actions(config.actions),
+        baseline_probe=base,
         **run_options,
     )
     return StressAnalysis(subject, config, rollout, episodes, tolerance, floor, report, time.perf_counter() - start)

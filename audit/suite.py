@@ -14,7 +14,7 @@ Example suite::
 
     [[check]]
     kind = "stress"
-    probes = "generic"
+    suite = "generic"
 
 Every key is checked before any episode runs: an unknown key, a value of the wrong type or out of range, a
 check that does not apply to a policy is one error naming the file, the line, the key and what is valid.

@@ -9,7 +9,7 @@ sweeps and the values, and optionally a concept drift that switches the probe on
     [[sweep]]
     name = "type 1 random actions"
     probe = "RandomActionExecution"
-    params = { per = "frame" }
+    params = { per = "step" }   # "frame": below frame skipping, on ALE games only
     severity = "p"
     values = [0.05, 0.1, 0.3]
 

@@ -229,12 +229,16 @@ def stress_test(
     seed: int = 0,
     policy_name: str = "policy",
     checkpoint_dir: str | Path | None = None,
+    baseline_probe: ProbeStack | None = None,
     **run_options: Any,
 ) -> StressReport:
     """Run the baseline and every setting for ``episodes`` episodes each and compare them.
 
-    ``run_options`` go to ``rlcert.envs.rollout.run`` (executor, chunk_size, progress). With ``checkpoint_dir``
-    each setting checkpoints its chunks in its own subfolder, so an interrupted stress test resumes.
+    ``baseline_probe`` is the stack the baseline runs under (None: the bare env); a setting's stack is the
+    whole stack its episodes run under, so a probe under every episode is in ``baseline_probe`` and at the
+    bottom of every setting's stack. ``run_options`` go to ``rlcert.envs.rollout.run`` (executor, chunk_size,
+    progress). With ``checkpoint_dir`` each setting checkpoints its chunks in its own subfolder, so an
+    interrupted stress test resumes.
     """
     if not (isinstance(tolerance, (int, float)) and 0 <= tolerance and math.isfinite(tolerance)):
         raise InvalidValueError(f"tolerance must be a relative drop >= 0 (0.2 = 20 %), got {tolerance!r}")
@@ -248,7 +252,7 @@ def stress_test(
         folder = None if checkpoint_dir is None else Path(checkpoint_dir) / f"setting-{index:03d}"
         return run(policy, spec, episodes, probe=stack, seed=seed, checkpoint_dir=folder, **run_options)
 
-    baseline = episodes_for(0, None)
+    baseline = episodes_for(0, baseline_probe)
     results = []
     for index, setting in enumerate(settings, start=1):
         perturbed = episodes_for(index, setting.stack)

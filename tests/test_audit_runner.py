@@ -29,7 +29,7 @@ def _suite(**rollout) -> AuditSuite:
             RewardCertificateConfig(episodes=300, budgets="0,0.2", bound="dkw"),
             Criterion("certified_expected_return@B=0.2", at_least=50),
         ),
-        CheckSpec("stress", StressTestConfig(probes="StickyActions:p=0.25", episodes=6)),
+        CheckSpec("stress", StressTestConfig(suite="StickyActions:p=0.25", episodes=6)),
     )
     return AuditSuite((SMOOTHED,), checks, RolloutOptions(chunk_size=100, progress=False, **rollout), source="test")
 

@@ -21,7 +21,7 @@ pass = { finding = "certified_expected_return@B=0.4", at_least = 150 }
 [[check]]
 kind = "stress"
 name = "sticky actions"
-probes = "StickyActions:p=0.25"
+suite = "StickyActions:p=0.25"
 episodes = 20
 """
 

@@ -57,9 +57,9 @@ COMMANDS: dict[tuple[str, ...], tuple[list[str], dict[str, list[str]]]] = {
          "--max-states": NONNEGATIVE_INT, "--probe": PROBE, "--policy": POLICY, "--env": ENV},
     ),
     ("stress",): (
-        ["--episodes", "2", "--no-progress", "--probes", "RandomActionExecution:p=0.1"],
+        ["--episodes", "2", "--no-progress", "--suite", "RandomActionExecution:p=0.1"],
         {**ROLLOUT, "--episodes": ["0", "1", "-2", "x"], "--tolerance": NONNEGATIVE_FLOAT,
-         "--confidence": OPEN_PROBABILITY, "--floor": ["nan", "abc"], "--probes": PROBE, "--policy": POLICY,
+         "--confidence": OPEN_PROBABILITY, "--floor": ["nan", "abc"], "--suite": PROBE, "--policy": POLICY,
          "--env": ENV, "--actions": ["argmax"]},
     ),
     ("audit",): (
@@ -157,7 +157,7 @@ def test_a_suite_file_with_an_unknown_key_is_refused(place, key, tmp_path_factor
     suite.write_text(SUITE.format(**parts))
     out = tmp / "report.json"
     argv = ["stress", "--env", "cartpole5?max_steps=10", "--episodes", "2", "--no-progress"]
-    _assert_refused([*argv, "--probes", str(suite), "--out", str(out)], key, out)
+    _assert_refused([*argv, "--suite", str(suite), "--out", str(out)], key, out)
 
 
 def test_an_unwritable_out_is_refused_by_every_command(tmp_path):

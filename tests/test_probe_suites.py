@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from rlcert.envs.generic_probes import ConceptDrift, RandomActionExecution
@@ -260,3 +262,17 @@ params.acts = [1, 2]
     with pytest.raises(ValueError, match=rf"^{path}:10: sweep 1 \('a name over\\n.*has no parameter 'acts'") as raised:
         load_suite(path)
     assert "\n" not in str(raised.value)
+
+
+def test_the_readme_suite_example_runs_on_cartpole(tmp_path):
+    # Its first version used per = "frame", which only ALE games have: the example must run where it is shown.
+    from rlcert.analyses.stress import StressTestConfig, stress_test_policy
+    from rlcert.envs.options import RolloutOptions
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    example = readme.split("```toml\ntolerance = 0.25", 1)[1].split("```", 1)[0]
+    path = tmp_path / "my_suite.toml"
+    path.write_text("tolerance = 0.25" + example)
+    config = StressTestConfig(suite=str(path), episodes=2)
+    result = stress_test_policy("zoo:cartpole5-dqn", "cartpole5?max_steps=20", config, RolloutOptions(progress=False))
+    assert len(result.report.results) == 5
