@@ -197,6 +197,8 @@ class Probe(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """
 
     level: str = "agent"
+    PARAMETERS: dict[str, str] = {}
+    """Each constructor parameter's valid values, in words (``rlcert probes`` lists them)."""
 
     def __init__(self, env: gym.Env, **params) -> None:
         gym.utils.RecordConstructorArgs.__init__(self, **params)

@@ -66,6 +66,12 @@ class RandomActionExecution(Probe):
         True
     """
 
+    PARAMETERS = {
+        "p": "probability in [0, 1] that the action is replaced",
+        "per": "step (once per agent step) or frame (every emulator frame; ALE games only)",
+        "actions": "non-empty list of action indices to draw from (default: every action)",
+    }
+
     def __init__(self, env: gym.Env, p: float, per: str = "step", actions: tuple[int, ...] | None = None):
         self.validate(p=p, per=per, actions=actions)
         space = _require_discrete(env, "RandomActionExecution")
@@ -107,6 +113,11 @@ class StickyActions(Probe):
     ``StickyAction`` does: there is no previous action of this episode to repeat.
     """
 
+    PARAMETERS = {
+        "p": "probability in [0, 1] that the previous action is repeated (never on an episode's first step)",
+        "per": "step (once per agent step) or frame (every emulator frame; ALE games only)",
+    }
+
     def __init__(self, env: gym.Env, p: float = 0.25, per: str = "step"):
         self.validate(p=p, per=per)
         _require_discrete(env, "StickyActions")
@@ -139,6 +150,11 @@ class StickyActions(Probe):
 class ObservationNoise(Probe):
     """Gaussian sensor noise N(0, sigma²) on every observation the agent gets (a stress test, not a
     defense: unlike ``attacks.GaussianSmoothing`` the policy is not averaged over it)."""
+
+    PARAMETERS = {
+        "sigma": "Gaussian noise std >= 0, in observation units (pixels in [0, 1] for Atari)",
+        "clip": "true or false: clip noisy observations to the observation space",
+    }
 
     def __init__(self, env: gym.Env, sigma: float, clip: bool = True):
         self.validate(sigma=sigma)
@@ -173,6 +189,12 @@ class FeatureDropout(Probe):
     """STORI type 3.2 (missing state variables) for vector observations: each listed feature (all by
     default) is replaced by ``fill`` with probability ``p`` per step; ``p = 1`` with a feature list hides
     those state variables for good (e.g. CartPole's velocities). ``info["hidden_features"]`` says which."""
+
+    PARAMETERS = {
+        "p": "probability in [0, 1] that each feature is hidden, per step",
+        "features": "non-empty list of feature indices that may be hidden (default: all)",
+        "fill": "finite number a hidden feature reads as",
+    }
 
     def __init__(self, env: gym.Env, p: float, features: tuple[int, ...] | None = None, fill: float = 0.0):
         self.validate(p=p, features=features, fill=fill)
@@ -223,6 +245,11 @@ class ConceptDrift(Probe):
     concept (Barsainyan et al. 2025, §3.2). Put the secondary concept — any other probe, at either
     level — below it: ``ProbeStack.of(RandomActionExecution, p=0.3).then(ConceptDrift, after=500)``.
     ``info["concept"]`` is the concept the step ran under: 1 (default) or 2 (secondary)."""
+
+    PARAMETERS = {
+        "after": "agent steps >= 1 before the probes below switch on (cyclic: every `after` steps)",
+        "mode": "sudden (on for good) or cyclic (on and off in turns)",
+    }
 
     def __init__(self, env: gym.Env, after: int, mode: str = "sudden"):
         self.validate(after=after, mode=mode)

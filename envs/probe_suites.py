@@ -56,6 +56,8 @@ from rlcert.reports.toml_document import read_toml
 __all__ = [
     "Sweep",
     "probe_classes",
+    "probe_catalogue",
+    "ProbeDescription",
     "parse_probe_stack",
     "load_suite",
     "SUITE_KEYS",
@@ -73,6 +75,31 @@ def probe_classes() -> dict[str, type[Probe]]:
 
     classes += [getattr(stori, name) for name in stori.__all__ if isinstance(getattr(stori, name), type)]
     return {cls.__name__: cls for cls in classes if issubclass(cls, Probe)}
+
+
+@dataclass(frozen=True)
+class ProbeDescription:
+    """One probe as ``rlcert probes`` lists it."""
+
+    name: str
+    summary: str
+    """The first line of its docstring (its STORI type, where it has one)."""
+    parameters: tuple[tuple[str, str, str], ...]
+    """(name, default or "required", valid values) per constructor parameter."""
+
+
+def probe_catalogue() -> list[ProbeDescription]:
+    """Every probe a suite or a ``--probe`` string may name, with its parameters and their valid values."""
+    catalogue = []
+    for name, cls in probe_classes().items():
+        parameters = probe_parameters(cls) or {}
+        rows = tuple(
+            (key, "required" if p.default is p.empty else repr(p.default), cls.PARAMETERS.get(key, ""))
+            for key, p in parameters.items()
+        )
+        summary = (cls.__doc__ or "").strip().split("\n\n")[0]
+        catalogue.append(ProbeDescription(name, " ".join(summary.replace("``", "").split()), rows))
+    return catalogue
 
 
 def _probe_class(name: str) -> type[Probe]:

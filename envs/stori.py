@@ -122,6 +122,11 @@ class RandomEvents(Probe):
 
     level = "emulator"
 
+    PARAMETERS = {
+        "game_mode": "one of the game's modes (Breakout, Boxing, Gopher, BankHeist; listed above)",
+        "p": "probability in [0, 1] per emulator frame (default: STORI's for the mode)",
+    }
+
     def __init__(self, env: gym.Env, game_mode: str, p: float | None = None):
         self.validate(game_mode=game_mode, p=p)
         game = atari_game(env)
@@ -253,6 +258,13 @@ class MissingStateVariables(Probe):
     MODES = (*SCREEN_MODES, "blackout", "hide_objects")
     TORCH_RADIUS = 75.0
     """STORI's torch radius, in ALE screen pixels."""
+
+    PARAMETERS = {
+        "mode": "crop_left, crop_right, crop_top, crop_bottom, torch, blackout or hide_objects",
+        "p": "probability in [0, 1] per agent step that the frame is masked",
+        "target": "what blackout or hide_objects hides, per game (default: the paper's choice)",
+        "exact_mask": "true or false: hide_objects also reports exactly which pixels were hidden (slower)",
+    }
 
     def __init__(self, env: gym.Env, mode: str, p: float, target: str | None = None, exact_mask: bool = False):
         self.validate(mode=mode, p=p, target=target, exact_mask=exact_mask)

@@ -180,6 +180,24 @@ def _zoo_list() -> int:
     return 0
 
 
+def _probes() -> int:
+    from rich.table import Table
+
+    from rlcert.envs.probe_suites import probe_catalogue
+    from rlcert.reports.console import report_console
+
+    table = Table(title="rlcert probes · use as Name:key=value,key=value, stacked with + (e.g. --probe, --suite)")
+    for column in ("probe", "what it does", "parameter", "default", "valid values"):
+        table.add_column(column, overflow="fold")
+    for probe in probe_catalogue():
+        for row, (name, default, valid) in enumerate(probe.parameters or (("-", "", ""),)):
+            first = row == 0
+            table.add_row(probe.name if first else "", probe.summary if first else "", name, default, valid)
+        table.add_section()
+    report_console().print(table)
+    return 0
+
+
 def _zoo_train(config: ZooTrainConfig) -> int:
     from rlcert.agents.recipes import recipe
     from rlcert.agents.training import TrainingInterrupted, default_agent_dir, default_run_dir, train_zoo_agent
@@ -232,6 +250,7 @@ COMMANDS = (
     Command(("certify", "smoothed-actions"), CertifySmoothedActionsConfig, certify_smoothed_actions_command),
     Command(("certify", "actions"), CertifyActionsConfig, certify_actions_command),
     Command(("stress",), StressConfig, stress_command),
+    Command(("probes",), None, _probes, "list every probe with its parameters and their valid values"),
     Command(("zoo", "list"), None, _zoo_list, "list the zoo agents and their scores"),
     Command(("zoo", "train"), ZooTrainConfig, _zoo_train),
 )

@@ -276,3 +276,23 @@ def test_the_readme_suite_example_runs_on_cartpole(tmp_path):
     config = StressTestConfig(suite=str(path), episodes=2)
     result = stress_test_policy("zoo:cartpole5-dqn", "cartpole5?max_steps=20", config, RolloutOptions(progress=False))
     assert len(result.report.results) == 5
+
+
+def test_every_probe_parameter_says_what_values_are_valid():
+    from rlcert.envs.probe_suites import probe_catalogue
+
+    catalogue = probe_catalogue()
+    assert {p.name for p in catalogue} >= {"RandomActionExecution", "StickyActions", "MissingStateVariables"}
+    for probe in catalogue:
+        assert probe.summary and "``" not in probe.summary
+        for name, default, valid in probe.parameters:
+            assert valid, f"{probe.name}.{name} does not say which values are valid"
+
+
+def test_rlcert_probes_lists_every_probe(capsys):
+    from rlcert.cli import main
+    from rlcert.envs.probe_suites import probe_classes
+
+    assert main(["probes"]) == 0
+    printed = capsys.readouterr().out
+    assert all(name in printed for name in probe_classes())
