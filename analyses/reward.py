@@ -58,8 +58,10 @@ class RewardCertificateConfig:
 
     sigma: float | None = None
     """Smoothing noise std on every raw frame; defaults to the noise a zoo agent was trained with."""
-    budgets: str = "0:1:0.2"
-    """Total l2 budgets: start:stop:step (stop included) or a comma list."""
+    budgets: str | None = None
+    """Total l2 budgets: start:stop:step (stop included) or a comma list (default: 0 to 5 sigma in steps of
+    sigma, 0:1:0.2 at sigma = 0.2; the certificate falls with B / sigma, so fixed budgets say nothing at a
+    small sigma)."""
     episodes: int | None = None
     """Clean smoothed episodes behind the certificate (default 10000; not with saved returns, which are what
     they are)."""
@@ -83,7 +85,8 @@ class RewardCertificateConfig:
         super_init = getattr(super(), "__post_init__", None)
         if super_init is not None:
             super_init()
-        parse_budgets(self.budgets)
+        if self.budgets is not None:
+            parse_budgets(self.budgets)
         check_probability_open("alpha", self.alpha)
         if self.sigma is not None:
             check_finite("sigma", self.sigma, 0, strict=True)
@@ -109,6 +112,12 @@ class RewardCertificateConfig:
     def band(self) -> str:
         """The band actually used: Clopper-Pearson for a success certificate, else ``bound`` (default ell)."""
         return "clopper-pearson" if self.binary else (self.bound or "ell")
+
+    def budget_values(self, sigma: float) -> np.ndarray:
+        """The budgets given, else 0, σ, ..., 5σ."""
+        if self.budgets is not None:
+            return parse_budgets(self.budgets)
+        return np.round(sigma * np.arange(6), 12)
 
     @property
     def episode_count(self) -> int:
@@ -247,7 +256,7 @@ class RewardCertificateAnalysis:
 
 
 def _certificate(sample, sigma: float, config: RewardCertificateConfig, low, high):
-    budgets = parse_budgets(config.budgets)
+    budgets = config.budget_values(sigma)
     if config.binary:
         if isinstance(sample, np.ndarray):
             successes = int(np.sum(sample >= config.success_min_return))
@@ -269,13 +278,19 @@ def _return_range(config: RewardCertificateConfig, env) -> tuple[float | None, f
 
 
 def _attacked_outcomes(
-    subject: Subject, policy: Policy, sigma: float, config: RewardCertificateConfig, rollout: RolloutOptions, kind: str
+    subject: Subject,
+    policy: Policy,
+    sigma: float,
+    budgets: np.ndarray,
+    config: RewardCertificateConfig,
+    rollout: RolloutOptions,
+    kind: str,
 ) -> dict[float, tuple[float, float]]:
     """Mean (and standard error) of the outcome under the adaptive attack at each budget > 0; smoothed when
     sigma > 0. The attacked episodes are the slowest part, so they checkpoint beside the clean ones (one
     folder per kind and budget) and a rerun resumes them."""
     outcomes = {}
-    for budget in (float(b) for b in parse_budgets(config.budgets) if b > 0):
+    for budget in (float(b) for b in budgets if b > 0):
         episodes = run(
             policy,
             subject.env,
@@ -320,9 +335,12 @@ def certify_reward(
     certificate = _certificate(clean, sigma, config, low, high)
     attacked, undefended_outcomes = {}, {}
     if config.attack_episodes > 0:
-        attacked = _attacked_outcomes(subject, subject.policy, sigma, config, rollout, "attacked")
+        budgets = config.budget_values(sigma)
+        attacked = _attacked_outcomes(subject, subject.policy, sigma, budgets, config, rollout, "attacked")
         if undefended is not None:
-            undefended_outcomes = _attacked_outcomes(subject, undefended.policy, 0.0, config, rollout, "undefended")
+            undefended_outcomes = _attacked_outcomes(
+                subject, undefended.policy, 0.0, budgets, config, rollout, "undefended"
+            )
     probe = rollout.probe_stack()
     described = {"policy": subject.reference, "env": str(subject.env)} | ({"probe": probe.label} if probe else {})
     return RewardCertificateAnalysis(

@@ -285,7 +285,7 @@ def test_every_probe_parameter_says_what_values_are_valid():
     assert {p.name for p in catalogue} >= {"RandomActionExecution", "StickyActions", "MissingStateVariables"}
     for probe in catalogue:
         assert probe.summary and "``" not in probe.summary
-        for name, default, valid in probe.parameters:
+        for name, _default, valid in probe.parameters:
             assert valid, f"{probe.name}.{name} does not say which values are valid"
 
 
