@@ -90,6 +90,7 @@ def _command_line(config: AuditConfig) -> str:
 
 
 def audit_command(config: AuditConfig) -> int:
+    from rich.markup import escape
     from rich.table import Table
 
     from rlcert.audit import default_audit_suite, load_audit_suite, resume_audit, run_audit
@@ -101,10 +102,8 @@ def audit_command(config: AuditConfig) -> int:
 
     def print_check(record) -> None:
         headline = "" if record.headline is None else f" · {record.headline.name} = {record.headline.value:.4g}"
-        console.print(
-            f"[{colours[record.verdict]}]{record.verdict:>12}[/] {record.title} · {record.policy}{headline}",
-            highlight=False,
-        )
+        line = escape(f"{record.title} · {record.policy}{headline}")  # finding names hold [brackets]
+        console.print(f"[{colours[record.verdict]}]{record.verdict:>12}[/] {line}", highlight=False)
 
     if config.resume is not None:
         out = Path(config.resume)
@@ -124,7 +123,7 @@ def audit_command(config: AuditConfig) -> int:
         figure = "—" if record.headline is None else f"{record.headline.name} = {record.headline.value:.4g}"
         evidence = "—" if record.headline is None else evidence_label(record.headline)
         verdict = f"[{colours[record.verdict]}]{record.verdict}[/]"
-        table.add_row(record.title, record.policy, verdict, figure, evidence)
+        table.add_row(escape(record.title), escape(record.policy), verdict, escape(figure), evidence)
     console.print(table)
     console.print(f"report: {(out / 'report.html').absolute()} (also report.md and report.json)", highlight=False)
     sys.stdout.flush()

@@ -40,3 +40,14 @@ def test_the_readme_python_example_runs_from_a_project_with_its_own_agents_and_e
     result = _python(example + check + "print('example ran')", tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "example ran" in result.stdout
+
+
+@pytest.mark.slow
+def test_the_readme_example_of_every_analysis_runs(tmp_path):
+    text = (ROOT / "README.md").read_text()
+    example = text.split("```python\nfrom rlcert.analyses import (", 1)[1].split("```", 1)[0]
+    result = _python("from rlcert.analyses import (" + example, tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 6 and all(" · " in line for line in lines)
+    assert "statistical" in lines[1] and "sound" in lines[3]
