@@ -124,6 +124,8 @@ class AuditDocument:
     command: str
     """The command that reproduces the audit."""
     checks: tuple[CheckRecord, ...]
+    comparisons: tuple[Mapping[str, str], ...] = ()
+    """With several policies: one combined plot per check, {"title", "plot"} (relative to the audit directory)."""
     software: Mapping[str, str] = field(default_factory=versions)
     created: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
     wall_time_s: float = 0.0
@@ -131,6 +133,7 @@ class AuditDocument:
     def __post_init__(self) -> None:
         object.__setattr__(self, "subjects", tuple(to_jsonable(dict(s)) for s in self.subjects))
         object.__setattr__(self, "checks", tuple(self.checks))
+        object.__setattr__(self, "comparisons", tuple(dict(c) for c in self.comparisons))
         object.__setattr__(self, "suite", to_jsonable(dict(self.suite)))
 
     def verdict_counts(self) -> dict[str, int]:
@@ -149,6 +152,7 @@ class AuditDocument:
             "subjects": [dict(s) for s in self.subjects],
             "suite": self.suite,
             "checks": [c.to_dict() for c in self.checks],
+            "comparisons": [dict(c) for c in self.comparisons],
             "wall_time_s": self.wall_time_s,
         }
 
@@ -163,6 +167,7 @@ class AuditDocument:
         data = {k: v for k, v in data.items() if k != "format"}
         data["checks"] = tuple(CheckRecord.from_dict(c) for c in data.get("checks", ()))
         data["subjects"] = tuple(data.get("subjects", ()))
+        data["comparisons"] = tuple(data.get("comparisons", ()))
         return _from_mapping(cls, data, "report")
 
     @classmethod

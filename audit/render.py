@@ -66,6 +66,8 @@ def render_markdown(document: AuditDocument) -> str:
             f"| [{record.title}](#{record.id}) | `{record.policy}` | **{record.verdict}** | "
             f"{_headline(record)} | {evidence} |"
         )
+    for comparison in document.comparisons:
+        lines += ["", f"### Side by side: {comparison['title']}", "", f"![{comparison['title']}]({comparison['plot']})"]
     for record in document.checks:
         lines += ["", f'## {record.title} — `{record.policy}` <a id="{record.id}"></a>', ""]
         lines += [f"**Verdict: {record.verdict}** — {record.reason}", ""]
@@ -130,7 +132,7 @@ def _section(record: CheckRecord, out_dir: Path) -> list[str]:
     return parts
 
 
-def _comparison(document: AuditDocument) -> list[str]:
+def _comparison(document: AuditDocument, out_dir: Path) -> list[str]:
     """Several policies: one row per check, one column per policy (headline figure and verdict)."""
     policies = [s["policy"] for s in document.subjects]
     if len(policies) < 2:
@@ -148,7 +150,11 @@ def _comparison(document: AuditDocument) -> list[str]:
             cell = "—" if record is None else f"{_badge(record.verdict)} {e(_headline(record))}"
             parts.append(f"<td>{cell}</td>")
         parts.append("</tr>")
-    return [*parts, "</table>"]
+    parts.append("</table>")
+    for comparison in document.comparisons:
+        parts.append(f"<h3>{e(comparison['title'])}</h3>")
+        parts.append(_image(out_dir, comparison["plot"], f"{comparison['title']}: the policies side by side"))
+    return parts
 
 
 def render_html(document: AuditDocument, out_dir: str | Path) -> str:
@@ -180,7 +186,7 @@ def render_html(document: AuditDocument, out_dir: str | Path) -> str:
             f"<td>{_badge(record.verdict)}</td><td>{e(_headline(record))}</td><td>{e(evidence)}</td></tr>"
         )
     parts.append("</table>")
-    parts += _comparison(document)
+    parts += _comparison(document, out_dir)
     for record in document.checks:
         parts += _section(record, out_dir)
     parts.append('<h2 id="reproduce">Reproduce</h2>')

@@ -161,6 +161,37 @@ def _plan(suite: AuditSuite, subjects: dict[str, Subject]) -> list[tuple[str, Ch
     return plan
 
 
+def _comparisons(records: list[CheckRecord], out_dir: Path) -> tuple[dict[str, str], ...]:
+    """With several policies, one combined plot per check: the headline's family of findings (one per budget
+    or radius) as a line per policy, or the headline alone as a bar per policy."""
+    from rlcert.reports.plots import plot_comparison
+
+    groups: dict[str, list[CheckRecord]] = {}
+    for record in records:
+        groups.setdefault(record.id.split("-", 2)[0] + "-" + record.kind, []).append(record)
+    comparisons = []
+    for key, group in groups.items():
+        applied = [r for r in group if r.headline is not None]
+        if len(applied) < 2:
+            continue
+        headline = applied[0].headline
+        family, _, setting = headline.name.partition("@")
+        axis = setting.partition("=")[0]
+        series = {}
+        for record in applied:
+            if axis:
+                points = [(float(f.name.rpartition("=")[2]), f.value) for f in record.findings
+                          if f.name.startswith(f"{family}@{axis}=")]  # fmt: skip
+            else:
+                points = [(0.0, record.headline.value)]
+            series[record.policy] = points
+        relative = f"plots/compare-{key}.png"
+        title = f"{applied[0].title} · {headline.evidence.value}"
+        plot_comparison(series, out_dir / relative, title=title, xlabel=axis or "", ylabel=family)
+        comparisons.append({"title": applied[0].title, "plot": relative})
+    return tuple(comparisons)
+
+
 def run_audit(
     suite: AuditSuite,
     out_dir: str | Path,
@@ -212,6 +243,7 @@ def run_audit(
         suite.to_dict(),
         command,
         tuple(records),
+        _comparisons(records, out_dir) if len(subjects) > 1 else (),
         wall_time_s=time.perf_counter() - start,
     )
     write_report(document, out_dir)

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["plot_certificate_curve", "plot_certified_fraction", "plot_stress_sweeps", "plot_learning_curve"]
+__all__ = [
+    "plot_certificate_curve",
+    "plot_certified_fraction",
+    "plot_comparison",
+    "plot_stress_sweeps",
+    "plot_learning_curve",
+]
 
 
 def _pyplot():
@@ -98,6 +104,29 @@ def plot_certified_fraction(
     ax.set_title("\n".join(textwrap.wrap(title, 70)), fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
+    return _save_figure(fig, path)
+
+
+def plot_comparison(
+    series: Mapping[str, Sequence[tuple[float, float]]], path: str | Path, *, title: str, xlabel: str, ylabel: str
+) -> Path:
+    """Several policies' figures side by side: one line per policy over a shared x (a budget, a radius), or
+    one bar per policy where each has a single figure. The axes are shared, so the policies compare."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
+    if all(len(points) == 1 for points in series.values()):
+        names = list(series)
+        ax.bar(range(len(names)), [series[n][0][1] for n in names], color="tab:blue")
+        ax.set_xticks(range(len(names)), [textwrap.shorten(n, 28) for n in names], rotation=15, fontsize=8)
+    else:
+        for name, points in series.items():
+            xs, ys = zip(*sorted(points))
+            ax.plot(xs, ys, "o-", label=name)
+        ax.set_xlabel(xlabel)
+        ax.legend(fontsize=8)
+    ax.set_ylabel(ylabel)
+    ax.set_title("\n".join(textwrap.wrap(title, 70)), fontsize=9)
+    ax.grid(alpha=0.3)
     return _save_figure(fig, path)
 
 

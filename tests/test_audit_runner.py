@@ -164,3 +164,19 @@ def test_an_audit_killed_mid_run_resumes_to_the_report_of_an_uninterrupted_one(t
         load_audit_suite(suite_file).fingerprint()
         == json.loads((killed / "audit-suite.json").read_text())["fingerprint"]
     )
+
+
+def test_several_policies_get_a_side_by_side_plot_per_check(tmp_path):
+    checks = (
+        CheckSpec("evaluation", EvaluationConfig(episodes=4)),
+        CheckSpec("reward_certificate", RewardCertificateConfig(episodes=200, budgets="0,0.2,0.4", bound="dkw")),
+    )
+    suite = AuditSuite(("zoo:cartpole5-dqn-sigma0.2", SMOOTHED), checks, RolloutOptions(progress=False))
+    document = run_audit(suite, tmp_path / "a", progress=False)
+    assert [c["plot"] for c in document.comparisons] == [
+        "plots/compare-01-evaluation.png",
+        "plots/compare-02-reward_certificate.png",
+    ]
+    assert all((tmp_path / "a" / c["plot"]).stat().st_size > 0 for c in document.comparisons)
+    html = (tmp_path / "a" / "report.html").read_text()
+    assert "Side by side" in html and html.count("<img") == 2 + 2  # two certificate plots, two comparisons
