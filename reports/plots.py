@@ -152,7 +152,8 @@ def plot_stress_sweeps(report, path: str | Path) -> Path:
     plt = _pyplot()
     columns = min(4, len(families))
     rows = -(-len(families) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.6 * rows), dpi=110, squeeze=False)
+    # One return scale for every panel: the families compare at a glance, and no panel's zoom exaggerates a drop.
+    fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.6 * rows), dpi=110, squeeze=False, sharey=True)
     band = 1.96 * report.baseline_stderr
     for ax, (family, results) in zip(axes.flat, families.items()):
         results = sorted(results, key=lambda r: r.setting.severity)
@@ -164,9 +165,11 @@ def plot_stress_sweeps(report, path: str | Path) -> Path:
                     fmt="-", color="tab:blue", capsize=3)  # fmt: skip
         ax.scatter(xs, [r.mean_return for r in results], c=colors, zorder=3)
         ax.set_title(textwrap.fill(family, 42), fontsize=8)  # long drift labels would run into the next panel
-        ax.set_xlabel(results[0].setting.severity_name, fontsize=8)
+        ax.set_xlabel(f"severity: {results[0].setting.severity_name}", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("mean return", fontsize=8)
     for ax in list(axes.flat)[len(families) :]:
         ax.set_visible(False)
     fig.suptitle(_stress_title(report), fontsize=8)

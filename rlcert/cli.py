@@ -142,8 +142,9 @@ def _zoo_list() -> int:
     from rlcert.agents.recipes import RECIPES
     from rlcert.reports.console import report_console
 
-    table = Table(title="rlcert zoo")
-    columns = ("name", "env", "algorithm", "train σ", "mean return (σ=0)", "smoothed return", "other envs", "minimum")
+    table = Table(title="rlcert zoo", caption="± is one standard error of the mean over the episodes shown")
+    columns = ("name", "env", "algorithm", "train σ", "mean return ± SE (σ=0)", "smoothed return ± SE",
+               "other envs ± SE", "minimum")  # fmt: skip
     for column in columns:
         table.add_column(column, no_wrap=column == "name")
     entries = zoo_entries()
@@ -175,7 +176,7 @@ def _zoo_list() -> int:
                 "not trained yet", "", "", "" if pending.min_score is None else str(pending.min_score),
             )  # fmt: skip
     if not set(RECIPES) <= trained:
-        table.caption = "to train a missing agent: rlcert zoo train NAME (it resumes from its run's checkpoint)"
+        table.caption += "; to train a missing agent: rlcert zoo train NAME (it resumes from its run's checkpoint)"
     report_console().print(table)
     return 0
 
@@ -226,7 +227,7 @@ def _zoo_train(config: ZooTrainConfig) -> int:
         return 0
     print(
         f"{config.name}: mean return {meta['evaluation']['mean_return']:.2f} "
-        f"(± {meta['evaluation']['stderr_return']:.2f}) over {meta['evaluation']['episodes']} episodes; "
+        f"(± {meta['evaluation']['stderr_return']:.2f} standard error) over {meta['evaluation']['episodes']} episodes; "
         f"agent written to {agent_dir} (evaluate it: rlcert evaluate --policy {agent_dir / 'weights.pt'} "
         f"--env {meta['env']})"
     )

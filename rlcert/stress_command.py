@@ -55,7 +55,7 @@ def stress_command(config: StressConfig) -> int:
     # any: a low return from a policy that stalls reads differently from one that plays and loses.
     cuts = [report.baseline_cut_episodes, *(r.cut_episodes for r in report.results)]
     show_cuts = any(cuts)
-    columns = ["probe", "severity", "mean return", "relative drop", f"{report.confidence:.0%} interval", "verdict"]
+    columns = ["probe", "severity", "mean return ± SE", "relative drop", f"{report.confidence:.0%} interval", "verdict"]
     for column in columns + (["cut at step limit"] if show_cuts else []):
         table.add_column(column, justify="right")
     for setting in report.results:

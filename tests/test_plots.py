@@ -38,6 +38,9 @@ def test_sweeps_get_one_panel_per_family_with_every_severity(captured_figures, t
     assert len(panels) == 2
     assert [len(ax.collections[-1].get_offsets()) for ax in panels] == [2, 1]  # the verdict-coloured points
     assert all(len(line) <= 42 for line in panels[1].get_title().splitlines())  # long labels wrap
+    # One return scale for the whole figure, and every axis says what it shows.
+    assert panels[0].get_ylim() == panels[1].get_ylim() and panels[0].get_ylabel() == "mean return"
+    assert all(ax.get_xlabel().startswith("severity: ") for ax in panels)
 
 
 def test_single_setting_profiles_become_one_bar_chart_with_the_baseline_first(captured_figures, tmp_path):
