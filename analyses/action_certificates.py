@@ -244,8 +244,9 @@ def certify_action_robustness(
     network, states, low, high = subject.policy, visited.states, visited.low, visited.high
     eps_values = config.eps_values
     radii = certified_radii(
-        network, states, config.norm, config.method, config.radius_max, config.radius_iterations, low=low, high=high
-    )
+        network, states, config.norm, config.method, config.radius_max, config.radius_iterations, low=low, high=high,
+        progress=rollout.progress,
+    )  # fmt: skip
     local: tuple[LocalLipschitz | None, ...] = (None,) * len(eps_values)
     if config.lipschitz:
         local = local_lipschitz_at(network, states, eps_values, config.norm, config.relaxation, low, high)

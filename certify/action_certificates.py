@@ -26,6 +26,7 @@ from rlcert.attacks.base import TorchPolicy
 from rlcert.certify.bounds import check_bound_options, margin_bounds
 from rlcert.reports.errors import InvalidValueError, OperationError
 from rlcert.reports.findings import Finding
+from rlcert.reports.progress import progress_bar
 
 if TYPE_CHECKING:
     from rlcert.envs.rollout import Episodes
@@ -126,11 +127,13 @@ def certified_radii(
     high: float | None = None,
     alpha_steps: int = 20,
     alpha_lr: float = 0.1,
+    progress: bool = False,
 ) -> np.ndarray:
     """Largest certified radius of each state, by bisection on ε (bounds only loosen as ε grows).
 
     The returned radius is certified (a lower end of the bisection bracket), within max_eps / 2^iterations
     of the largest radius this method can certify below ``max_eps`` (> 0); ``iterations`` >= 1.
+    ``progress`` shows a bar over the states bounded.
     """
     if isinstance(max_eps, bool) or not (
         isinstance(max_eps, (int, float, np.number)) and math.isfinite(max_eps) and max_eps > 0
@@ -143,20 +146,28 @@ def certified_radii(
     observations = np.asarray(observations, dtype=np.float32)
     batch = state_batch_size(observations)
     radii = []
-    for start in range(0, len(observations), batch):
-        x = torch.as_tensor(observations[start : start + batch])
-        below, above = np.zeros(len(x)), np.full(len(x), float(max_eps))
-        for _ in range(iterations):
-            middle = (below + above) / 2
-            eps = torch.as_tensor(middle, dtype=torch.float32)
-            margins, _ = margin_bounds(
-                policy.module, x, eps, norm, method, low=low, high=high, alpha_steps=alpha_steps, alpha_lr=alpha_lr
-            )
-            ok = (margins.min(dim=1).values > 0).numpy()
-            below = np.where(ok, middle, below)
-            above = np.where(ok, above, middle)
-        radii.append(below)
+    with progress_bar(progress, len(observations), f"states bounded · {method} radii") as advance:
+        for start in range(0, len(observations), batch):
+            radii.append(_bisect_radii(policy, observations[start : start + batch], norm, method, max_eps,
+                                       iterations, low, high, alpha_steps, alpha_lr))  # fmt: skip
+            advance(len(radii[-1]))
     return np.concatenate(radii) if radii else np.zeros(0)
+
+
+def _bisect_radii(policy, observations, norm, method, max_eps, iterations, low, high, alpha_steps, alpha_lr):
+    """One batch of :func:`certified_radii`."""
+    x = torch.as_tensor(observations)
+    below, above = np.zeros(len(x)), np.full(len(x), float(max_eps))
+    for _ in range(iterations):
+        middle = (below + above) / 2
+        eps = torch.as_tensor(middle, dtype=torch.float32)
+        margins, _ = margin_bounds(
+            policy.module, x, eps, norm, method, low=low, high=high, alpha_steps=alpha_steps, alpha_lr=alpha_lr
+        )
+        ok = (margins.min(dim=1).values > 0).numpy()
+        below = np.where(ok, middle, below)
+        above = np.where(ok, above, middle)
+    return below
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from rlcert.envs.chunks import ChunkResult, EpisodeRecord
 from rlcert.envs.executors import Executor, InProcessExecutor
 from rlcert.envs.factory import EnvSpec, resolve_env_spec, stacked_observation_space
 from rlcert.reports.errors import InvalidValueError
+from rlcert.reports.progress import progress_bar
 
 __all__ = [
     "Episodes",
@@ -333,7 +334,7 @@ def run(
     pending = [i for i in range(len(tasks)) if i not in results]
 
     start = time.perf_counter()
-    with _progress_bar(progress, episodes, spec.label) as advance:
+    with progress_bar(progress, episodes, f"episodes · {spec.label}") as advance:
         advance(sum(sizes[i] for i in results))
         for index, result in executor.map(run_chunk, [tasks[i] for i in pending], pending):
             results[index] = result
@@ -387,30 +388,3 @@ def _run_fingerprint(policy: Policy, spec: EnvSpec, episodes: int, task: ChunkTa
         # Only a sampled run names its action selection, so greedy runs keep the fingerprints they had.
         **({"actions": task.actions} if task.actions != "greedy" else {}),
     }
-
-
-class _progress_bar:
-    """A rich progress bar over episodes (a no-op when disabled)."""
-
-    def __init__(self, enabled: bool, total: int, label: str):
-        self.enabled, self.total, self.label = enabled, total, label
-
-    def __enter__(self) -> Callable[[int], None]:
-        if not self.enabled:
-            return lambda n: None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self.progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            transient=True,
-        )
-        self.progress.start()
-        task_id = self.progress.add_task(f"episodes · {self.label}", total=self.total)
-        return lambda n: self.progress.advance(task_id, n)
-
-    def __exit__(self, *exc) -> None:
-        if self.enabled:
-            self.progress.stop()
