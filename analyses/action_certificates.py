@@ -145,8 +145,7 @@ class ActionCertificatesAnalysis:
 
     def label(self) -> str:
         """What the certificates hold for: policy, env, probe stack, states, episodes, method and norm."""
-        probe = self.rollout.probe_stack()
-        under = f" under probe {probe.label}" if probe else ""
+        under = self.rollout.probe_phrase()
         return (
             f"{self.subject.label()}{under} · {self.states} states of {self.config.episodes} episodes · "
             f"{self.config.method} · l{self.config.norm}"

@@ -151,8 +151,7 @@ class LipschitzAnalysis:
     wall_time_s: float
 
     def label(self) -> str:
-        probe = self.rollout.probe_stack()
-        under = f" under probe {probe.label}" if probe else ""
+        under = self.rollout.probe_phrase()
         return (
             f"{self.subject.label()}{under} · {self.states} states of {self.config.episodes} episodes · "
             f"{self.config.relaxation} · l{self.config.norm}"

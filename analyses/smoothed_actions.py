@@ -71,8 +71,7 @@ class SmoothedActionsAnalysis:
     wall_time_s: float
 
     def label(self) -> str:
-        probe = self.rollout.probe_stack()
-        under = f" under probe {probe.label}" if probe else ""
+        under = self.rollout.probe_phrase()
         return (
             f"{self.subject.label()}{under} · σ={self.sigma:g} · "
             f"{len(self.certificate.radii)} states of {self.config.episodes} episodes"

@@ -55,6 +55,11 @@ class RolloutOptions:
         """The parsed ``probe`` option (None when absent)."""
         return None if self.probe is None else parse_probe_stack(self.probe)
 
+    def probe_phrase(self) -> str:
+        """`` under probe LABEL`` for a label that says what a result holds for (empty without a probe)."""
+        probe = self.probe_stack()
+        return f" under probe {probe.label}" if probe is not None else ""
+
     def make_executor(self) -> Executor:
         return make_executor(self.workers, self.executor, self.ray_address)
 

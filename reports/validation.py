@@ -57,12 +57,9 @@ def check_output_path(name: str, path: str | os.PathLike) -> Path:
     path = Path(path)
     if str(path) in ("", ".") or path.is_dir():
         raise InvalidValueError(f"{_flag(name)} must name a file, got {str(path)!r} (a directory)")
-    ancestor = path.absolute().parent
-    while not ancestor.exists():
-        ancestor = ancestor.parent
-    if not ancestor.is_dir():
-        raise InvalidValueError(f"{_flag(name)} {str(path)!r} cannot be written: {str(ancestor)!r} is not a directory")
-    try:  # a trial write, not os.access: root passes every access check, even on a read-only mount
+    ancestor = _existing_ancestor(name, path, path.absolute().parent)
+
+    def write() -> None:
         if path.exists():
             with open(path, "ab"):
                 pass
@@ -70,10 +67,8 @@ def check_output_path(name: str, path: str | os.PathLike) -> Path:
             tempfile.TemporaryFile(dir=ancestor).close()
         else:
             os.rmdir(tempfile.mkdtemp(dir=ancestor))
-    except OSError as exc:
-        raise InvalidValueError(
-            f"{_flag(name)} {str(path)!r} cannot be written: {exc.strerror or exc} in {str(ancestor)!r}"
-        ) from None
+
+    _trial_write(name, path, ancestor, write)
     return path
 
 
@@ -83,18 +78,30 @@ def check_output_dir(name: str, path: str | os.PathLike) -> Path:
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise InvalidValueError(f"{_flag(name)} must name a directory, got {str(path)!r} (a file)")
-    ancestor = path.absolute()
+    ancestor = _existing_ancestor(name, path, path.absolute())
+    _trial_write(name, path, ancestor, lambda: os.rmdir(tempfile.mkdtemp(dir=ancestor)))
+    return path
+
+
+def _existing_ancestor(name: str, path: Path, start: Path) -> Path:
+    """The nearest folder at or above ``start`` that exists; an error when it is not a directory."""
+    ancestor = start
     while not ancestor.exists():
         ancestor = ancestor.parent
     if not ancestor.is_dir():
-        raise InvalidValueError(f"{_flag(name)} {str(path)!r} cannot be created: {str(ancestor)!r} is not a directory")
-    try:  # a trial write, not os.access: root passes every access check, even on a read-only mount
-        os.rmdir(tempfile.mkdtemp(dir=ancestor))
+        raise InvalidValueError(f"{_flag(name)} {str(path)!r} cannot be written: {str(ancestor)!r} is not a directory")
+    return ancestor
+
+
+def _trial_write(name: str, path: Path, ancestor: Path, write) -> None:
+    """Run ``write`` (creates and removes something): a trial write, not os.access, since root passes every
+    access check, even on a read-only mount."""
+    try:
+        write()
     except OSError as exc:
         raise InvalidValueError(
             f"{_flag(name)} {str(path)!r} cannot be written: {exc.strerror or exc} in {str(ancestor)!r}"
         ) from None
-    return path
 
 
 def parse_radii(text: str, name: str) -> list[float]:
