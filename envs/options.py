@@ -37,7 +37,8 @@ class RolloutOptions:
     """Show progress bars."""
     probe: str | None = None
     """Run every episode under these probes, e.g. RandomActionExecution:p=0.1,per=frame+ConceptDrift:after=200
-    (see `rlcert stress`); certificates then hold for the probed env."""
+    (see `rlcert probes`); certificates then hold for the probed env, and a stress test runs its baseline
+    under it too."""
 
     def __post_init__(self) -> None:
         check_count("seed", self.seed, 0)
