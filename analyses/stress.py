@@ -55,7 +55,7 @@ class StressTestConfig(ActionOption):
     """Level of the drop's confidence interval."""
     floor: float | None = None
     """The game's lowest possible return, the zero of relative drops (default: the suite's, else what the env's
-    rules fix, e.g. -T for MountainCar-v0, else 0; give -21 for a full game of Pong)."""
+    rules fix, e.g. -T for MountainCar-v0, -21 for a full game of Pong, -100 for Boxing, else 0)."""
 
     def __post_init__(self) -> None:
         super().__post_init__()

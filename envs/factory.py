@@ -281,15 +281,27 @@ def stacked_observation_space(frame_space: gym.spaces.Box, stack: int) -> gym.sp
     return gym.spaces.Box(low=low, high=high, dtype=frame_space.dtype)
 
 
+# Whole games whose rules bound the score, whatever the number of steps.
+_ATARI_RETURN_RANGES = {
+    "ALE/Pong-v5": (-21.0, 21.0),
+    "ALE/Boxing-v5": (-100.0, 100.0),
+    "ALE/Breakout-v5": (0.0, 864.0),
+}
+
+
 def known_return_range(spec: str | EnvSpec) -> tuple[float, float] | None:
     """The range every episode's return lies in, for envs where it is known from the rules alone.
 
     CartPole pays 1 per step (so [0, T]); MountainCar-v0 pays -1 per step ([-T, 0]); a one-round game
-    ends at the first point ([-1, 1]). None where rlcert does not know (then give the range yourself).
+    ends at the first point ([-1, 1]); a full game of Pong ends when a side reaches 21 ([-21, 21]), Boxing
+    at a knockout, 100 punches ahead ([-100, 100]), and Breakout pays at most its two walls of bricks
+    ([0, 864]). None where rlcert does not know (then give the range yourself).
     """
     spec = resolve_env_spec(spec)
     if spec.one_round:
         return (-1.0, 1.0)
+    if spec.atari and spec.gym_id in _ATARI_RETURN_RANGES:
+        return _ATARI_RETURN_RANGES[spec.gym_id]
     limit = spec.max_steps or gym.registry[spec.gym_id].max_episode_steps
     if limit is None:
         return None

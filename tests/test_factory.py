@@ -84,6 +84,9 @@ def test_known_return_ranges():
     assert known_return_range("MountainCar-v0") == (-200.0, 0.0)
     assert known_return_range("pong-1round") == (-1.0, 1.0)
     assert known_return_range("Pendulum-v1") is None
+    # Whole Atari games whose rules bound the score (a Boxing audit once measured drops from a floor of 0).
+    assert known_return_range("pong") == (-21.0, 21.0) and known_return_range("boxing") == (-100.0, 100.0)
+    assert known_return_range("breakout") == (0.0, 864.0) and known_return_range("freeway") is None
 
 
 def test_an_option_the_env_does_not_take_is_refused_naming_it_and_the_valid_ones():
