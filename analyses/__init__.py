@@ -14,6 +14,7 @@ from rlcert.analyses.reward import (
     certify_reward,
     certify_saved_returns,
 )
+from rlcert.analyses.smoothed_actions import SmoothedActionsAnalysis, SmoothedActionsConfig, certify_smoothed_actions
 from rlcert.analyses.stress import StressAnalysis, StressTestConfig, stress_test_policy
 from rlcert.analyses.subject import Subject, resolve_subject
 
@@ -27,6 +28,9 @@ __all__ = [
     "RewardCertificateAnalysis",
     "certify_reward",
     "certify_saved_returns",
+    "SmoothedActionsConfig",
+    "SmoothedActionsAnalysis",
+    "certify_smoothed_actions",
     "ActionCertificatesConfig",
     "ActionCertificatesAtEps",
     "ActionCertificatesAnalysis",
