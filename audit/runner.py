@@ -16,6 +16,7 @@ import json
 import os
 import re
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from rlcert.audit.checks import CheckKind, Verdict
 from rlcert.audit.document import AuditDocument, CheckRecord, Parameter
 from rlcert.audit.render import write_report
 from rlcert.audit.suite import AuditSuite, CheckSpec
+from rlcert.envs.options import RolloutOptions
 from rlcert.reports.config_docs import field_docs
 from rlcert.reports.errors import InvalidValueError, OperationError, RlcertWarning
 
@@ -59,7 +61,6 @@ def _parameters(spec: CheckSpec, rollout_params: dict[str, Any]) -> tuple[Parame
     rows = [
         Parameter(f.name, getattr(spec.config, f.name), docs.get(f.name, "")) for f in dataclasses.fields(spec.config)
     ]
-    from rlcert.envs.options import RolloutOptions
 
     rollout_docs = field_docs(RolloutOptions)
     rows += [Parameter(name, value, rollout_docs.get(name, "")) for name, value in rollout_params.items()]
@@ -123,8 +124,6 @@ def _save_record(out_dir: Path, record: CheckRecord, fingerprint: str) -> None:
 
 def _load_record(out_dir: Path, record_id: str, fingerprint: str) -> CheckRecord | None:
     """A finished check's record, or None when there is none or it does not verify (then it runs again)."""
-    import warnings
-
     path = out_dir / "checks" / f"{record_id}.json"
     if not path.exists():
         return None
