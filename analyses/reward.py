@@ -203,6 +203,7 @@ class RewardCertificateAnalysis:
                 self.clean_value,
                 "empirical",
                 params=clean_params | {"success_min_return": self.config.success_min_return},
+                method="fraction of the clean smoothed episodes that succeed",
                 description=f"success rate of {self.label()}",
             )
             bounds = self.certificate.findings(**context, success_min_return=self.config.success_min_return)
@@ -212,6 +213,7 @@ class RewardCertificateAnalysis:
                 self.clean_value,
                 "empirical",
                 params=clean_params,
+                method="sample mean of the clean smoothed episodes",
                 description=f"mean return of {self.label()}",
             )
             bounds = self.certificate.findings(**context)
