@@ -22,7 +22,8 @@ _VERDICT_COLOURS = {"pass": "#1a7f37", "fail": "#cf222e", "inconclusive": "#9a67
 
 
 def evidence_label(finding: Finding) -> str:
-    """``sound``, ``statistical (95 %)`` or ``empirical``: never a bare number without what stands behind it."""
+    """``sound``, ``statistical (95% confidence)`` or ``empirical``: never a bare number without what stands
+    behind it."""
     if finding.evidence is Evidence.STATISTICAL:
         return f"statistical ({finding.confidence:.0%} confidence)"
     return finding.evidence.value
@@ -52,6 +53,11 @@ def _value_text(value) -> str:
     return str(value)
 
 
+def _cell(text) -> str:
+    """Text for a Markdown table cell (a ``|`` would end the cell)."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
 def render_markdown(document: AuditDocument) -> str:
     """The report as Markdown (plots linked, not inlined)."""
     counts = document.verdict_counts()
@@ -77,9 +83,10 @@ def render_markdown(document: AuditDocument) -> str:
         lines += ["", f"*What this shows, and what it does not:* {record.reading}", ""]
         lines += ["| finding | value | evidence | method |", "|---|---|---|---|"]
         for finding in record.findings:
-            lines.append(f"| {finding.name} | {figure_text(finding)} | {evidence_label(finding)} | {finding.method} |")
+            cells = (finding.name, figure_text(finding), evidence_label(finding), finding.method)
+            lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
         lines += ["", "| parameter | value | meaning |", "|---|---|---|"]
-        lines += [f"| {p.name} | `{_value_text(p.value)}` | {p.doc} |" for p in record.parameters]
+        lines += [f"| {p.name} | `{_cell(_value_text(p.value))}` | {_cell(p.doc)} |" for p in record.parameters]
     lines += ["", "## Reproduce", "", "```", document.command or "(run from Python)", "```", ""]
     lines += [f"- `{s['policy']}`: weights sha256 `{s.get('policy_sha256')}`" for s in document.subjects]
     lines += ["- software: " + ", ".join(f"{k} {v}" for k, v in document.software.items()), ""]
