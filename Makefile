@@ -8,6 +8,7 @@ demo:
 
 test:
 	bash scripts/install.sh dev,train,ray
+	bash scripts/install_browser.sh  # Debian's chromium + chromium-driver, for the report's browser test
 	.venv/bin/ruff check .
 	.venv/bin/pytest  # not python -m pytest: the repository root stays off sys.path, as for a user
 
