@@ -15,3 +15,5 @@ test:
 bench:
 	.venv/bin/python benchmarks/rollout_throughput.py
 	.venv/bin/python benchmarks/smoothing_certificate.py
+	.venv/bin/python benchmarks/shared_cores.py
+	.venv/bin/python benchmarks/ray_certificate.py
