@@ -27,34 +27,32 @@ import numpy as np
 from rlcert.envs.hydro.case import HydroCase
 from rlcert.reports.errors import InvalidValueError, OperationError
 
-__all__ = ["StageSolution", "StageProblem", "build_pyomo_stage"]
+__all__ = ["StageSolution", "StageProblem", "build_pyomo_stage", "add_stage"]
 
 
-def build_pyomo_stage(case: HydroCase, targets: bool = True):
-    """The stage problem as a pyomo model; ``v_in``, ``inflow`` and ``target`` are mutable Params. Without
-    ``targets`` the end volumes are free (the myopic and wait-and-see problems)."""
+def add_stage(block, case: HydroCase, v_in, inflow) -> None:
+    """Add one stage's variables and constraints to a pyomo ``block`` (a model or a block of a horizon model),
+    with ``block.stage_cost`` its cost. ``v_in`` and ``inflow`` index by plant: Params, numbers, or the end
+    volumes of the stage before (a horizon model)."""
     import pyomo.environ as pyo
 
     plants = range(len(case.plants))
-    model = pyo.ConcreteModel(name=f"{case.name} DC stage")
-    model.B, model.G, model.L, model.R = (pyo.RangeSet(0, n - 1) for n in (
+    block.B, block.G, block.L, block.R = (pyo.RangeSet(0, n - 1) for n in (
         case.buses, len(case.gen_bus), len(case.branch_from), len(case.plants)))  # fmt: skip
-    model.v_in = pyo.Param(model.R, mutable=True, initialize=0.0)
-    model.inflow = pyo.Param(model.R, mutable=True, initialize=0.0)
-    model.theta = pyo.Var(model.B, bounds=lambda m, b: (0.0, 0.0) if b == case.reference_bus else (None, None))
-    model.pg = pyo.Var(model.G, bounds=lambda m, g: (case.gen_min[g], case.gen_max[g]))
-    model.flow = pyo.Var(model.L, bounds=lambda m, line: (-case.branch_limit[line], case.branch_limit[line]))
-    model.deficit = pyo.Var(model.B, bounds=(0.0, None))
-    model.v_out = pyo.Var(model.R, bounds=lambda m, r: (case.plants[r].min_volume, case.plants[r].max_volume))
-    model.turbined = pyo.Var(model.R, bounds=lambda m, r: (case.plants[r].min_turn, case.plants[r].max_turn))
-    model.spill = pyo.Var(model.R, bounds=(0.0, None))
-    generation_cost = sum(case.gen_cost[g] * model.pg[g] for g in model.G)
-    model.cost = pyo.Objective(expr=generation_cost + case.deficit_cost * sum(model.deficit[b] for b in model.B))
+    block.theta = pyo.Var(block.B, bounds=lambda m, b: (0.0, 0.0) if b == case.reference_bus else (None, None))
+    block.pg = pyo.Var(block.G, bounds=lambda m, g: (case.gen_min[g], case.gen_max[g]))
+    block.flow = pyo.Var(block.L, bounds=lambda m, line: (-case.branch_limit[line], case.branch_limit[line]))
+    block.deficit = pyo.Var(block.B, bounds=(0.0, None))
+    block.v_out = pyo.Var(block.R, bounds=lambda m, r: (case.plants[r].min_volume, case.plants[r].max_volume))
+    block.turbined = pyo.Var(block.R, bounds=lambda m, r: (case.plants[r].min_turn, case.plants[r].max_turn))
+    block.spill = pyo.Var(block.R, bounds=(0.0, None))
+    generation_cost = sum(case.gen_cost[g] * block.pg[g] for g in block.G)
+    block.stage_cost = pyo.Expression(expr=generation_cost + case.deficit_cost * sum(block.deficit[b] for b in block.B))
 
     def bus_balance(m, b):
-        generation = sum(m.pg[g] for g in model.G if case.gen_bus[g] == b)
-        out = sum(m.flow[line] for line in model.L if case.branch_from[line] == b)
-        into = sum(m.flow[line] for line in model.L if case.branch_to[line] == b)
+        generation = sum(m.pg[g] for g in m.G if case.gen_bus[g] == b)
+        out = sum(m.flow[line] for line in m.L if case.branch_from[line] == b)
+        into = sum(m.flow[line] for line in m.L if case.branch_to[line] == b)
         return generation + m.deficit[b] - out + into == float(case.bus_load[b])
 
     def line_flow(m, line):
@@ -67,16 +65,29 @@ def build_pyomo_stage(case: HydroCase, targets: bool = True):
 
     def water_balance(m, r):
         arriving = k * sum(m.turbined[u] for u in upstream_turn[r]) + sum(m.spill[u] for u in upstream_spill[r])
-        return m.v_out[r] + k * m.turbined[r] + m.spill[r] - arriving == m.v_in[r] + k * m.inflow[r]
+        return m.v_out[r] + k * m.turbined[r] + m.spill[r] - arriving == v_in[r] + k * inflow[r]
 
     def turbine(m, r):
         plant = case.plants[r]
         return case.base_mva * m.pg[plant.generator] - plant.production_factor * m.turbined[r] == 0
 
-    model.bus_balance = pyo.Constraint(model.B, rule=bus_balance)
-    model.line_flow = pyo.Constraint(model.L, rule=line_flow)
-    model.water_balance = pyo.Constraint(model.R, rule=water_balance)
-    model.turbine = pyo.Constraint(model.R, rule=turbine)
+    block.bus_balance = pyo.Constraint(block.B, rule=bus_balance)
+    block.line_flow = pyo.Constraint(block.L, rule=line_flow)
+    block.water_balance = pyo.Constraint(block.R, rule=water_balance)
+    block.turbine = pyo.Constraint(block.R, rule=turbine)
+
+
+def build_pyomo_stage(case: HydroCase, targets: bool = True):
+    """The stage problem as a pyomo model; ``v_in``, ``inflow`` and ``target`` are mutable Params. Without
+    ``targets`` the end volumes are free (the myopic problem)."""
+    import pyomo.environ as pyo
+
+    model = pyo.ConcreteModel(name=f"{case.name} DC stage")
+    plants = pyo.RangeSet(0, len(case.plants) - 1)
+    model.v_in = pyo.Param(plants, mutable=True, initialize=0.0)
+    model.inflow = pyo.Param(plants, mutable=True, initialize=0.0)
+    add_stage(model, case, model.v_in, model.inflow)
+    model.cost = pyo.Objective(expr=model.stage_cost)
     if targets:
         model.target = pyo.Param(model.R, mutable=True, initialize=0.0)
         model.target_volume = pyo.Constraint(model.R, rule=lambda m, r: m.v_out[r] == m.target[r])
