@@ -1,0 +1,69 @@
+import numpy as np
+import torch
+
+from rlcert.envs.hydro import bundled_case
+from rlcert.envs.hydro.simulate import sample_inflow_paths
+from rlcert.envs.hydro.stage import StageProblem
+from rlcert.training.tsddr import ReachableTargetPolicy, StageCost, rollout_cost
+
+CASE = bundled_case("tiny")
+
+
+def _flat(policy):
+    return torch.cat([p.detach().flatten() for p in policy.parameters()])
+
+
+def _set(policy, vector):
+    start = 0
+    with torch.no_grad():
+        for p in policy.parameters():
+            p.copy_(vector[start : start + p.numel()].view_as(p))
+            start += p.numel()
+
+
+def test_the_whole_tsddr_gradient_matches_finite_differences_of_the_rollout_cost():
+    # Duals as the stage costs' gradient, chained through the LSTM, the squashing and the reachable
+    # interval's bound: every weight's finite difference must agree with autograd.
+    torch.manual_seed(0)
+    stage, policy = StageProblem(CASE), ReachableTargetPolicy(CASE, hidden=4)
+    paths = sample_inflow_paths(CASE, 12, 3, seed=0)
+    rollout_cost(policy, CASE, paths, stage).backward()
+    gradient = torch.cat([p.grad.flatten() for p in policy.parameters()])
+    weights = _flat(policy)
+    finite = torch.zeros_like(weights)
+    h = 1e-6
+    for j in range(len(weights)):
+        step = torch.zeros_like(weights)
+        step[j] = h
+        _set(policy, weights + step)
+        up = rollout_cost(policy, CASE, paths, stage).item()
+        _set(policy, weights - step)
+        finite[j] = (up - rollout_cost(policy, CASE, paths, stage).item()) / (2 * h)
+    cosine = torch.dot(gradient, finite) / (gradient.norm() * finite.norm())
+    assert cosine > 0.99 and abs(gradient.norm() / finite.norm() - 1) < 0.01
+
+
+def test_stage_cost_gradients_are_the_duals():
+    stage = StageProblem(CASE)
+    v_in = torch.tensor([[0.2, 0.1]], dtype=torch.float64, requires_grad=True)
+    inflow = torch.tensor(CASE.stage_inflows(0)[:, :1].T)  # a copy: case arrays are read-only
+    target = torch.tensor([[0.15, 0.05]], dtype=torch.float64, requires_grad=True)
+    StageCost.apply(v_in, target, inflow, stage).sum().backward()
+    solution = stage.solve(v_in.detach().numpy()[0], inflow.numpy()[0], target.detach().numpy()[0])
+    assert np.allclose(target.grad.numpy()[0], solution.target_duals)
+    assert np.allclose(v_in.grad.numpy()[0], solution.water_duals)
+
+
+def test_a_few_gradient_steps_lower_the_cost_and_targets_stay_reachable():
+    torch.manual_seed(1)
+    stage, policy = StageProblem(CASE), ReachableTargetPolicy(CASE, hidden=8)
+    paths = sample_inflow_paths(CASE, 12, 8, seed=2)
+    optimizer = torch.optim.Adam(policy.parameters(), lr=0.05)
+    costs = []
+    for _ in range(15):
+        optimizer.zero_grad()
+        cost = rollout_cost(policy, CASE, paths, stage)  # an unreachable target would make a stage LP infeasible
+        cost.backward()
+        optimizer.step()
+        costs.append(cost.item())
+    assert costs[-1] < costs[0]
