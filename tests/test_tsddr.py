@@ -1,9 +1,11 @@
 import numpy as np
+import pytest
 import torch
 
 from rlcert.envs.hydro import bundled_case
 from rlcert.envs.hydro.simulate import sample_inflow_paths
 from rlcert.envs.hydro.stage import StageProblem
+from rlcert.reports.errors import OperationError
 from rlcert.training.tsddr import ReachableTargetPolicy, StageCost, rollout_cost
 
 CASE = bundled_case("tiny")
@@ -67,3 +69,19 @@ def test_a_few_gradient_steps_lower_the_cost_and_targets_stay_reachable():
         optimizer.step()
         costs.append(cost.item())
     assert costs[-1] < costs[0]
+
+
+def test_training_resumed_from_its_checkpoint_is_the_uninterrupted_run(tmp_path):
+    from rlcert.training.tsddr import TrainingConfig, train_tsddr
+
+    config = TrainingConfig(horizon=6, buffer=2, batch=2, iterations=6, hidden=4, checkpoint_every=3, seed=5)
+    whole = train_tsddr(CASE, config)
+    first = train_tsddr(CASE, TrainingConfig(**{**config.__dict__, "iterations": 3}), tmp_path / "run.pt")
+    resumed = train_tsddr(CASE, config, tmp_path / "run.pt")
+    assert first.costs == whole.costs[:3] and resumed.costs == whole.costs
+    assert all(
+        torch.equal(a, b) for a, b in zip(whole.policy.state_dict().values(), resumed.policy.state_dict().values())
+    )
+    other = TrainingConfig(**{**config.__dict__, "hidden": 8})
+    with pytest.raises(OperationError, match="another case or configuration"):
+        train_tsddr(CASE, other, tmp_path / "run.pt")

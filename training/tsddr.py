@@ -18,14 +18,31 @@ differences of the rollout cost in the tests.
 
 from __future__ import annotations
 
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
 import numpy as np
 import torch
 from torch import nn
 
+from rlcert.agents.training_checkpoint import save_atomic
 from rlcert.envs.hydro.case import HydroCase
+from rlcert.envs.hydro.simulate import TargetPolicy, sample_inflow_paths
 from rlcert.envs.hydro.stage import StageProblem
+from rlcert.reports.errors import OperationError
+from rlcert.reports.validation import check_count, check_finite
 
-__all__ = ["ReachableTargetPolicy", "StageCost", "rollout_cost"]
+__all__ = [
+    "ReachableTargetPolicy",
+    "StageCost",
+    "rollout_cost",
+    "as_target_policy",
+    "TrainingConfig",
+    "TrainingResult",
+    "train_tsddr",
+]
 
 
 class StageCost(torch.autograd.Function):
@@ -93,3 +110,90 @@ def rollout_cost(
         total = total + StageCost.apply(v, target, inflows[:, t], stage)
         v = target  # the stage ends where its target says (a hard equality in the stage LP)
     return total.mean()
+
+
+def as_target_policy(policy: ReachableTargetPolicy) -> TargetPolicy:
+    """The trained network as a stage-by-stage policy for ``rlcert.envs.hydro.simulate`` (one path at a time:
+    its LSTM state restarts at stage 0)."""
+    state: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def act(t: int, v_in: np.ndarray, inflow: np.ndarray) -> np.ndarray:
+        if t == 0:
+            state["lstm"] = policy.initial_state(1)
+        with torch.no_grad():
+            v = torch.tensor(np.asarray(v_in, dtype=np.float64)[None])
+            w = torch.tensor(np.asarray(inflow, dtype=np.float64)[None])
+            target, state["lstm"] = policy(v, w, state["lstm"])
+        return target[0].numpy()
+
+    return act
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """How TS-DDR trains (Rosemberg et al. 2024, §5: 96 reported stages, trained on 126 with a 30-stage buffer so
+    that the policy does not empty the reservoirs at the end of the reported horizon)."""
+
+    horizon: int = 96
+    """Stages whose cost is reported."""
+    buffer: int = 30
+    """Extra stages trained on after the horizon (their cost counts in training, not in evaluation)."""
+    batch: int = 16
+    """Inflow paths per gradient step (fresh ones each step, stagewise independent)."""
+    iterations: int = 1000
+    """Gradient steps."""
+    learning_rate: float = 1e-3
+    hidden: int = 64
+    """LSTM width."""
+    seed: int = 0
+    checkpoint_every: int = 50
+
+    def __post_init__(self) -> None:
+        for name in ("horizon", "batch", "iterations", "hidden", "checkpoint_every"):
+            check_count(name, getattr(self, name))
+        check_count("buffer", self.buffer, 0)
+        check_count("seed", self.seed, 0)
+        check_finite("learning_rate", self.learning_rate, 0, strict=True)
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    policy: ReachableTargetPolicy
+    costs: tuple[float, ...]
+    """Mean training cost (horizon + buffer) of each gradient step."""
+    wall_time_s: float
+
+
+def train_tsddr(case: HydroCase, config: TrainingConfig, checkpoint: str | Path | None = None) -> TrainingResult:
+    """Train a TS-DDR policy on ``case``. With ``checkpoint`` (a file) the run saves itself every
+    ``checkpoint_every`` steps and a rerun resumes there; step i trains on paths drawn from
+    ``SeedSequence(seed, spawn_key=(i,))``, so a resumed run sees the paths an uninterrupted one sees."""
+    torch.manual_seed(int(np.random.SeedSequence(config.seed).generate_state(1)[0]))
+    policy = ReachableTargetPolicy(case, hidden=config.hidden)
+    optimizer = torch.optim.Adam(policy.parameters(), lr=config.learning_rate)
+    stage = StageProblem(case)
+    costs: list[float] = []
+    seconds = 0.0
+    path = Path(checkpoint) if checkpoint is not None else None
+    fingerprint = json.dumps([case.name, asdict(config) | {"iterations": None}], sort_keys=True)
+    if path is not None and path.exists():
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        if saved.get("fingerprint") != fingerprint:
+            raise OperationError(f"{path} belongs to another case or configuration; remove it to start afresh")
+        policy.load_state_dict(saved["policy"])
+        optimizer.load_state_dict(saved["optimizer"])
+        costs, seconds = list(saved["costs"]), float(saved["seconds"])
+    start = time.perf_counter()
+    for step in range(len(costs), config.iterations):
+        seed = int(np.random.SeedSequence(config.seed, spawn_key=(step,)).generate_state(1)[0])
+        paths = sample_inflow_paths(case, config.horizon + config.buffer, config.batch, seed)
+        optimizer.zero_grad()
+        cost = rollout_cost(policy, case, paths, stage)
+        cost.backward()
+        optimizer.step()
+        costs.append(cost.item())
+        if path is not None and (len(costs) % config.checkpoint_every == 0 or len(costs) == config.iterations):
+            state = {"fingerprint": fingerprint, "policy": policy.state_dict(), "optimizer": optimizer.state_dict(),
+                     "costs": costs, "seconds": seconds + time.perf_counter() - start}  # fmt: skip
+            save_atomic(state, path)
+    return TrainingResult(policy, tuple(costs), seconds + time.perf_counter() - start)
