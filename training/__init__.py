@@ -1,5 +1,15 @@
-"""Training methods that make policies worth certifying: TS-DDR on hydrothermal dispatch (and more to come)."""
+"""Training that makes policies worth certifying: TS-DDR and its yardstick SDDP on hydrothermal dispatch."""
 
-from rlcert.training.tsddr import ReachableTargetPolicy, StageCost, rollout_cost
+from rlcert.training.sddp import SDDP, SDDPConfig, SDDPResult
+from rlcert.training.tsddr import ReachableTargetPolicy, StageCost, TrainingConfig, rollout_cost, train_tsddr
 
-__all__ = ["ReachableTargetPolicy", "StageCost", "rollout_cost"]
+__all__ = [
+    "ReachableTargetPolicy",
+    "StageCost",
+    "rollout_cost",
+    "TrainingConfig",
+    "train_tsddr",
+    "SDDP",
+    "SDDPConfig",
+    "SDDPResult",
+]

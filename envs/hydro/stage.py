@@ -106,6 +106,13 @@ class StageSolution:
     deficit: np.ndarray
     target_duals: np.ndarray | None
     water_duals: np.ndarray
+    future_cost: float = 0.0
+    """The value of the future-cost variable (SDDP's cuts; 0 without them). ``cost`` includes it."""
+
+    @property
+    def stage_cost(self) -> float:
+        """The cost of this stage alone (``cost`` less the future cost)."""
+        return self.cost - self.future_cost
 
 
 class StageProblem:
@@ -157,6 +164,21 @@ class StageProblem:
         self._highs.passModel(lp)
         self.variables, self.rows = lp.num_col_, lp.num_row_
         self.equality_rows = sum(1 for s in senses if s == 0)
+        self._future_column: int | None = None
+        self.cuts = 0
+
+    def add_cut(self, intercept: float, slopes: np.ndarray) -> None:
+        """Add the Benders cut future_cost >= intercept + slopes · v_out (SDDP); the first cut adds the
+        future-cost variable (cost 1, >= 0, since no stage costs less than nothing)."""
+        import highspy
+
+        if self._future_column is None:
+            self._highs.addCol(1.0, 0.0, highspy.kHighsInf, 0, np.array([], dtype=np.int32), np.array([], dtype=float))
+            self._future_column = self._highs.getNumCol() - 1
+        columns = np.concatenate([[self._future_column], self._columns["v_out"]]).astype(np.int32)
+        values = np.concatenate([[1.0], -np.asarray(slopes, dtype=float)])
+        self._highs.addRow(float(intercept), highspy.kHighsInf, len(columns), columns, values)
+        self.cuts += 1
 
     def solve(self, v_in: np.ndarray, inflow: np.ndarray, target: np.ndarray | None = None) -> StageSolution:
         """Solve with start volumes ``v_in``, inflows ``inflow`` and end targets ``target`` (all per plant)."""
@@ -173,8 +195,14 @@ class StageProblem:
         self._highs.run()
         status = self._highs.getModelStatus()
         if status != self._optimal():
-            raise OperationError(f"the stage LP of {case.name} is {self._highs.modelStatusToString(status)} "
-                                 "(targets outside what the inflows and limits can reach?)")  # fmt: skip
+            # A warm start from a basis many cuts ago can end in "Unknown": solve again from scratch before
+            # calling the problem what it is.
+            self._highs.clearSolver()
+            self._highs.run()
+            status = self._highs.getModelStatus()
+        if status != self._optimal():
+            hint = " (targets outside what the inflows and limits can reach?)" if self.targets else ""
+            raise OperationError(f"the stage LP of {case.name} is {self._highs.modelStatusToString(status)}{hint}")
         solution = self._highs.getSolution()
         x = np.asarray(solution.col_value)
         duals = np.asarray(solution.row_dual)
@@ -187,6 +215,7 @@ class StageProblem:
             deficit=x[self._columns["deficit"]],
             target_duals=duals[self._target_rows] if self.targets else None,
             water_duals=duals[self._water_rows],
+            future_cost=float(x[self._future_column]) if self._future_column is not None else 0.0,
         )
 
     @staticmethod
