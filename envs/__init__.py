@@ -1,5 +1,6 @@
 """Environments: env factory and presets, the rollout engine, STORI and generic probes, stress tests."""
 
+from rlcert.envs.cmdp import CARTPOLE_COST_ID, CartPositionCost
 from rlcert.envs.conformance import PolicyCheckError, check_policy
 from rlcert.envs.executors import InProcessExecutor, ProcessPoolExecutor, make_executor
 from rlcert.envs.factory import PRESETS, EnvSpec, UnknownEnvError, make_env, make_raw_env, resolve_env_spec
@@ -28,6 +29,8 @@ __all__ = [
     "run",
     "check_policy",
     "PolicyCheckError",
+    "CartPositionCost",
+    "CARTPOLE_COST_ID",
     "InProcessExecutor",
     "ProcessPoolExecutor",
     "make_executor",

@@ -1,0 +1,55 @@
+"""Small constrained tasks (CMDPs) of our own: gymnasium envs whose ``info["cost"]`` is the constraint cost.
+
+Safety-Gymnasium pins gymnasium 0.26/0.28 and MuJoCo (REFERENCE §7), so rlcert brings its own tasks. The
+rollout engine sums ``info["cost"]`` into each episode's cost (``Episodes.costs``), which is what a
+Lagrangian method constrains and what a constraint certificate bounds.
+
+* ``rlcert/CartPoleCost-v1``: CartPole-v1 (500 steps) with cost 1 at every step the cart is more than
+  ``threshold`` (default 0.5) from the centre. Balancing alone does not keep the cart near the centre: a policy
+  that drifts meets the reward and breaks the constraint, so reward and cost pull apart.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+
+from rlcert.reports.validation import check_finite
+
+__all__ = ["CartPositionCost", "make_cartpole_cost", "CARTPOLE_COST_ID"]
+
+CARTPOLE_COST_ID = "rlcert/CartPoleCost-v1"
+
+
+class CartPositionCost(gym.Wrapper, gym.utils.RecordConstructorArgs):
+    """Cost 1 at each step where |cart position| > ``threshold`` (CartPole's x, in its own units; the episode
+    ends beyond 2.4).
+
+    Example:
+        >>> env = CartPositionCost(gym.make("CartPole-v1"), threshold=0.5)
+        >>> _ = env.reset(seed=0)
+        >>> env.step(0)[-1]["cost"]
+        0.0
+    """
+
+    def __init__(self, env: gym.Env, threshold: float = 0.5):
+        check_finite("threshold", threshold, 0, strict=True)
+        gym.utils.RecordConstructorArgs.__init__(self, threshold=threshold)
+        gym.Wrapper.__init__(self, env)
+        self.threshold = float(threshold)
+
+    def step(self, action):
+        observation, reward, terminated, truncated, info = self.env.step(action)
+        position = float(self.env.unwrapped.state[0])
+        info = dict(info, cost=float(abs(position) > self.threshold))
+        return observation, reward, terminated, truncated, info
+
+
+def make_cartpole_cost(threshold: float = 0.5, **kwargs) -> gym.Env:
+    """CartPole-v1 with the cart-position cost (the entry point of ``rlcert/CartPoleCost-v1``)."""
+    from gymnasium.envs.classic_control.cartpole import CartPoleEnv
+
+    return CartPositionCost(CartPoleEnv(**kwargs), threshold)
+
+
+if CARTPOLE_COST_ID not in gym.registry:
+    gym.register(id=CARTPOLE_COST_ID, entry_point="rlcert.envs.cmdp:make_cartpole_cost", max_episode_steps=500)
