@@ -6,6 +6,7 @@ from rlcert.analyses.action_certificates import (
     ActionCertificatesConfig,
     certify_action_robustness,
 )
+from rlcert.analyses.constraints import ConstraintAnalysis, ConstraintConfig, certify_constraints
 from rlcert.analyses.evaluation import Evaluation, EvaluationConfig, evaluate_policy
 from rlcert.analyses.lipschitz import LipschitzAnalysis, LipschitzConfig, LocalLipschitz, lipschitz_bounds
 from rlcert.analyses.reward import (
@@ -39,6 +40,9 @@ __all__ = [
     "LipschitzAnalysis",
     "LocalLipschitz",
     "lipschitz_bounds",
+    "ConstraintConfig",
+    "ConstraintAnalysis",
+    "certify_constraints",
     "StressTestConfig",
     "StressAnalysis",
     "stress_test_policy",

@@ -9,6 +9,7 @@ from rlcert.analyses.action_certificates import (
     ActionCertificatesConfig,
     certify_action_robustness,
 )
+from rlcert.analyses.constraints import ConstraintAnalysis, ConstraintConfig, certify_constraints
 from rlcert.analyses.evaluation import Evaluation, EvaluationConfig, evaluate_policy
 from rlcert.analyses.lipschitz import LipschitzAnalysis, LipschitzConfig, lipschitz_bounds
 from rlcert.analyses.reward import RewardCertificateAnalysis, RewardCertificateConfig, certify_reward
@@ -202,5 +203,33 @@ register_check(
         headline=_stress_headline,
         reading=_stress_reading,
         own_verdict=_stress_verdict,
+    )
+)
+
+
+def _reports_cost(subject: Subject, config: Any) -> str | None:
+    from rlcert.envs.cmdp import reports_cost
+
+    return None if reports_cost(subject.env) else f"{subject.env} reports no constraint cost (info['cost'])"
+
+
+def _constraints_reading(result: ConstraintAnalysis) -> str:
+    return (
+        f"With probability at least {1 - result.config.alpha:.0%} over the {len(result.episodes)} episodes, the "
+        f"chance that one episode's cost exceeds {result.config.limit:g} is at most the bound shown (statistical, "
+        "Clopper-Pearson); the mean cost and the violation rate are what was observed (empirical). It holds for "
+        "this env and probe stack with the policy as it acts, not under attack."
+    )
+
+
+register_check(
+    CheckKind(
+        name="constraints",
+        title="Constraint certificate (episode cost against its limit)",
+        config_class=ConstraintConfig,
+        run=lambda subject, config, rollout: certify_constraints(subject, None, config, rollout),
+        applies=_reports_cost,
+        headline=lambda result: result.findings()[-1],
+        reading=_constraints_reading,
     )
 )

@@ -15,7 +15,7 @@ import gymnasium as gym
 
 from rlcert.reports.validation import check_finite
 
-__all__ = ["CartPositionCost", "make_cartpole_cost", "CARTPOLE_COST_ID"]
+__all__ = ["CartPositionCost", "make_cartpole_cost", "CARTPOLE_COST_ID", "reports_cost"]
 
 CARTPOLE_COST_ID = "rlcert/CartPoleCost-v1"
 
@@ -42,6 +42,18 @@ class CartPositionCost(gym.Wrapper, gym.utils.RecordConstructorArgs):
         position = float(self.env.unwrapped.state[0])
         info = dict(info, cost=float(abs(position) > self.threshold))
         return observation, reward, terminated, truncated, info
+
+
+def reports_cost(spec) -> bool:
+    """Whether an env reports a constraint cost: one step of it has ``info["cost"]``."""
+    from rlcert.envs.factory import make_env
+
+    env = make_env(spec)
+    try:
+        env.reset(seed=0)
+        return "cost" in env.step(env.action_space.sample())[-1]
+    finally:
+        env.close()
 
 
 def make_cartpole_cost(threshold: float = 0.5, **kwargs) -> gym.Env:

@@ -12,6 +12,7 @@ __all__ = [
     "plot_certificate_curve",
     "plot_certified_fraction",
     "plot_comparison",
+    "plot_cost_histogram",
     "plot_stress_sweeps",
     "plot_learning_curve",
 ]
@@ -127,6 +128,23 @@ def plot_comparison(
     ax.set_ylabel(ylabel)
     ax.set_title("\n".join(textwrap.wrap(title, 70)), fontsize=9)
     ax.grid(alpha=0.3)
+    return _save_figure(fig, path)
+
+
+def plot_cost_histogram(costs: Sequence[float], limit: float, path: str | Path, *, title: str = "") -> Path:
+    """Episode costs as a histogram, with the limit an episode must not exceed."""
+    costs = np.asarray(costs, dtype=float)
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
+    ax.hist(
+        costs, bins=min(50, max(5, len(np.unique(costs)))), color="tab:blue", alpha=0.8, label="episodes (empirical)"
+    )
+    ax.axvline(limit, color="tab:red", ls="--", label=f"cost limit {limit:g}")
+    ax.set_xlabel("episode cost")
+    ax.set_ylabel(f"episodes (of {len(costs)})")
+    ax.set_title("\n".join(textwrap.wrap(title, 70)), fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
     return _save_figure(fig, path)
 
 
