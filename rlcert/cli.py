@@ -21,6 +21,7 @@ from rlcert.certify_commands import (
     certify_smoothed_actions_command,
 )
 from rlcert.config import OneLineErrorParser, add_dataclass_arguments, argparse_help, dataclass_from_args, narrow
+from rlcert.constraints_command import CertifyConstraintsConfig, certify_constraints_command
 from rlcert.envs.options import RolloutOptions
 from rlcert.reports.errors import InvalidValueError, RlcertError, RlcertWarning
 from rlcert.reports.validation import check_count, check_output_path
@@ -250,13 +251,14 @@ COMMANDS = (
     Command(("certify", "reward"), CertifyRewardConfig, certify_reward_command),
     Command(("certify", "smoothed-actions"), CertifySmoothedActionsConfig, certify_smoothed_actions_command),
     Command(("certify", "actions"), CertifyActionsConfig, certify_actions_command),
+    Command(("certify", "constraints"), CertifyConstraintsConfig, certify_constraints_command),
     Command(("stress",), StressConfig, stress_command),
     Command(("probes",), None, _probes, "list every probe with its parameters and their valid values"),
     Command(("zoo", "list"), None, _zoo_list, "list the zoo agents and their scores"),
     Command(("zoo", "train"), ZooTrainConfig, _zoo_train),
 )
 _GROUPS = {
-    "certify": "certificates (smoothing reward bounds, per-state radii, sound action certificates)",
+    "certify": "certificates (smoothing reward bounds, per-state radii, sound action certificates, constraints)",
     "zoo": "the bundled agent zoo",
 }
 

@@ -62,6 +62,11 @@ COMMANDS: dict[tuple[str, ...], tuple[list[str], dict[str, list[str]]]] = {
          "--confidence": OPEN_PROBABILITY, "--floor": ["nan", "abc"], "--suite": PROBE, "--policy": POLICY,
          "--env": ENV, "--actions": ["argmax"]},
     ),
+    ("certify", "constraints"): (
+        ["--episodes", "2", "--no-progress"],
+        {**ROLLOUT, "--episodes": POSITIVE_INT, "--limit": ["-1", "nan", "x"], "--alpha": OPEN_PROBABILITY,
+         "--policy": POLICY, "--env": ENV},
+    ),
     ("audit",): (
         ["--no-progress"],
         {"--policies": [("zoo:nope", "'nope'"), ","], "--env": ENV, "--resume": ["/nonexistent/audit"]},

@@ -41,3 +41,16 @@ def test_the_audit_runs_the_constraints_check_where_the_env_reports_a_cost(tmp_p
     )
     (record,) = document.checks
     assert record.verdict == "fail"  # the unconstrained agent drifts off centre in every episode
+
+
+def test_rlcert_certify_constraints_writes_a_report(tmp_path, capsys):
+    from rlcert.cli import main
+    from rlcert.reports.findings import AuditReport
+
+    out = tmp_path / "c.json"
+    assert (
+        main(["certify", "constraints", "--episodes", "5", "--limit", "400", "--no-progress", "--out", str(out)]) == 0
+    )
+    findings = AuditReport.from_json(out.read_text()).findings
+    assert findings[-1].name == "violation_probability_upper@limit=400" and out.with_suffix(".png").exists()
+    assert "constraint certificate" in " ".join(capsys.readouterr().out.split())
