@@ -11,6 +11,7 @@ from rlcert.envs.generic_probes import (
     RandomActionExecution,
     StickyActions,
 )
+from rlcert.envs.hydro.env import HYDRO_DISPATCH_ID
 from rlcert.envs.probe_suites import builtin_suite, load_suite, parse_probe_stack
 from rlcert.envs.probes import ProbeStack
 from rlcert.envs.rollout import Episodes, run
@@ -31,6 +32,7 @@ __all__ = [
     "PolicyCheckError",
     "CartPositionCost",
     "CARTPOLE_COST_ID",
+    "HYDRO_DISPATCH_ID",
     "InProcessExecutor",
     "ProcessPoolExecutor",
     "make_executor",
