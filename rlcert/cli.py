@@ -26,6 +26,7 @@ from rlcert.envs.options import RolloutOptions
 from rlcert.reports.errors import InvalidValueError, RlcertError, RlcertWarning
 from rlcert.reports.validation import check_count, check_output_path
 from rlcert.stress_command import StressConfig, stress_command
+from rlcert.train_command import TrainTsddrConfig, train_tsddr_command
 
 __all__ = ["main", "EvaluateConfig", "ZooTrainConfig"]
 
@@ -254,11 +255,13 @@ COMMANDS = (
     Command(("certify", "constraints"), CertifyConstraintsConfig, certify_constraints_command),
     Command(("stress",), StressConfig, stress_command),
     Command(("probes",), None, _probes, "list every probe with its parameters and their valid values"),
+    Command(("train", "tsddr"), TrainTsddrConfig, train_tsddr_command),
     Command(("zoo", "list"), None, _zoo_list, "list the zoo agents and their scores"),
     Command(("zoo", "train"), ZooTrainConfig, _zoo_train),
 )
 _GROUPS = {
     "certify": "certificates (smoothing reward bounds, per-state radii, sound action certificates, constraints)",
+    "train": "train policies worth certifying (TS-DDR on hydrothermal dispatch)",
     "zoo": "the bundled agent zoo",
 }
 

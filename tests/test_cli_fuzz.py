@@ -67,6 +67,11 @@ COMMANDS: dict[tuple[str, ...], tuple[list[str], dict[str, list[str]]]] = {
         {**ROLLOUT, "--episodes": POSITIVE_INT, "--limit": ["-1", "nan", "x"], "--alpha": OPEN_PROBABILITY,
          "--policy": POLICY, "--env": ENV},
     ),
+    ("train", "tsddr"): (
+        ["--case", "tiny", "--horizon", "2", "--iterations", "1", "--batch", "2", "--evaluation-paths", "2"],
+        {"--case": ["chile"], "--horizon": POSITIVE_INT, "--iterations": POSITIVE_INT, "--batch": POSITIVE_INT,
+         "--learning-rate": POSITIVE_FLOAT, "--evaluation-paths": ["1", "0", "x"], "--seed": NONNEGATIVE_INT},
+    ),
     ("audit",): (
         ["--no-progress"],
         {"--policies": [("zoo:nope", "'nope'"), ","], "--env": ENV, "--resume": ["/nonexistent/audit"]},
@@ -121,7 +126,9 @@ def test_every_command_refuses_a_malformed_option_in_one_line(data, tmp_path_fac
     bad, named = value if isinstance(value, tuple) else (value, value)
     out = tmp / "report.json"
     argv = [*command, *valid, f"{option}={bad}"]
-    if command[0] != "zoo":
+    if command[0] == "train":
+        argv += ["--out-dir", str(tmp / "agent")]
+    elif command[0] != "zoo":
         argv += ["--out", str(out)]
     else:
         argv += ["--out-dir", str(tmp / "agent"), "--run-dir", str(tmp / "run")]
@@ -170,7 +177,7 @@ def test_an_unwritable_out_is_refused_by_every_command(tmp_path):
     blocker.write_text("")
     out = blocker / "report.json"
     for command, (valid, _) in COMMANDS.items():
-        if command[0] != "zoo":
+        if command[0] not in ("zoo", "train"):
             _assert_refused([*command, *valid, "--out", str(out)], str(out), out)
 
 

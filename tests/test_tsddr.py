@@ -85,3 +85,18 @@ def test_training_resumed_from_its_checkpoint_is_the_uninterrupted_run(tmp_path)
     other = TrainingConfig(**{**config.__dict__, "hidden": 8})
     with pytest.raises(OperationError, match="another case or configuration"):
         train_tsddr(CASE, other, tmp_path / "run.pt")
+
+
+def test_rlcert_train_tsddr_trains_evaluates_and_saves_a_policy_that_loads(tmp_path, capsys):
+    from rlcert.cli import main
+    from rlcert.training.tsddr import load_tsddr
+
+    args = ["train", "tsddr", "--case", "tiny", "--horizon", "6", "--buffer", "1", "--iterations", "3", "--batch", "2",
+            "--hidden", "4", "--evaluation-paths", "4", "--out-dir", str(tmp_path / "run")]  # fmt: skip
+    assert main(args) == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "TS-DDR" in printed and "wait-and-see bound" in printed and "deterministic equivalent" in printed
+    policy, case, config = load_tsddr(tmp_path / "run")
+    assert case.name == "tiny-3bus" and config.hidden == 4 and config.iterations == 3
+    with pytest.raises(OperationError, match="not a saved TS-DDR policy"):
+        load_tsddr(tmp_path)

@@ -42,6 +42,8 @@ __all__ = [
     "TrainingConfig",
     "TrainingResult",
     "train_tsddr",
+    "save_tsddr",
+    "load_tsddr",
 ]
 
 
@@ -197,3 +199,30 @@ def train_tsddr(case: HydroCase, config: TrainingConfig, checkpoint: str | Path 
                      "costs": costs, "seconds": seconds + time.perf_counter() - start}  # fmt: skip
             save_atomic(state, path)
     return TrainingResult(policy, tuple(costs), seconds + time.perf_counter() - start)
+
+
+def save_tsddr(result: TrainingResult, case_name: str, config: TrainingConfig, folder: str | Path, **meta) -> Path:
+    """weights.pt (the network's state_dict) and meta.json (case, configuration, training costs, ``meta``)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    save_atomic(result.policy.state_dict(), folder / "weights.pt")
+    record = {"kind": "tsddr", "case": case_name, "config": asdict(config), "wall_time_s": result.wall_time_s,
+              "training_costs": list(result.costs)} | meta  # fmt: skip
+    (folder / "meta.json").write_text(json.dumps(record, indent=1) + "\n")
+    return folder
+
+
+def load_tsddr(folder: str | Path) -> tuple[ReachableTargetPolicy, HydroCase, TrainingConfig]:
+    """A TS-DDR policy saved by :func:`save_tsddr` (weights read with ``weights_only=True``)."""
+    from rlcert.envs.hydro.case import bundled_case
+
+    folder = Path(folder)
+    try:
+        meta = json.loads((folder / "meta.json").read_text())
+        config = TrainingConfig(**meta["config"])
+        case = bundled_case(meta["case"])
+        policy = ReachableTargetPolicy(case, hidden=config.hidden)
+        policy.load_state_dict(torch.load(folder / "weights.pt", map_location="cpu", weights_only=True))
+    except (OSError, KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise OperationError(f"{folder} is not a saved TS-DDR policy ({type(exc).__name__}: {exc})") from None
+    return policy, case, config
