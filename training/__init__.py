@@ -1,5 +1,6 @@
-"""Training that makes policies worth certifying: TS-DDR and its yardstick SDDP on hydrothermal dispatch."""
+"""Training that makes policies worth certifying: TS-DDR and SDDP on hydrothermal dispatch, PPO-Lagrangian."""
 
+from rlcert.training.ppo_lagrangian import LagrangianConfig, LagrangianRun, train_ppo_lagrangian
 from rlcert.training.sddp import SDDP, SDDPConfig, SDDPResult
 from rlcert.training.tsddr import ReachableTargetPolicy, StageCost, TrainingConfig, rollout_cost, train_tsddr
 
@@ -12,4 +13,7 @@ __all__ = [
     "SDDP",
     "SDDPConfig",
     "SDDPResult",
+    "LagrangianConfig",
+    "LagrangianRun",
+    "train_ppo_lagrangian",
 ]
