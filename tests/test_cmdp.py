@@ -40,3 +40,16 @@ def test_the_engine_sums_the_cost_of_each_episode_and_reward_and_cost_pull_apart
 def test_a_threshold_must_be_a_positive_distance():
     with pytest.raises(InvalidValueError, match="threshold"):
         CartPositionCost(gym.make("CartPole-v1"), threshold=0)
+
+
+def test_the_drift_task_pays_for_moving_right_so_reward_and_cost_conflict():
+    from rlcert.envs.cmdp import CARTPOLE_DRIFT_COST_ID
+
+    env, plain = make_env(CARTPOLE_DRIFT_COST_ID), make_env(CARTPOLE_COST_ID)
+    env.reset(seed=0)
+    plain.reset(seed=0)
+    for _ in range(5):
+        before = env.unwrapped.state[0]
+        _, reward, *_ = env.step(1)
+        _, plain_reward, *_ = plain.step(1)
+        assert reward == pytest.approx(plain_reward + 50.0 * (env.unwrapped.state[0] - before))
