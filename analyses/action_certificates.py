@@ -213,7 +213,7 @@ class ActionCertificatesAnalysis:
         )
 
     def report_extra(self) -> dict[str, Any]:
-        return {"config": asdict(self.config), "radii": self.radii.tolist()}
+        return {"config": asdict(self.config) | self.rollout.result_params(), "radii": self.radii.tolist()}
 
 
 def certify_action_robustness(

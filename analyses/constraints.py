@@ -95,7 +95,7 @@ class ConstraintAnalysis:
         return plot_cost_histogram(self.episodes.costs, self.config.limit, path, title=self.label())
 
     def report_extra(self) -> dict[str, Any]:
-        return {"config": asdict(self.config), "violations": self.violations}
+        return {"config": asdict(self.config) | self.rollout.result_params(), "violations": self.violations}
 
 
 def certify_constraints(

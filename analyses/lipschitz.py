@@ -168,7 +168,7 @@ class LipschitzAnalysis:
         return None
 
     def report_extra(self) -> dict[str, Any]:
-        return {"config": asdict(self.config), "wall_time_s": self.wall_time_s}
+        return {"config": asdict(self.config) | self.rollout.result_params(), "wall_time_s": self.wall_time_s}
 
 
 def lipschitz_bounds(

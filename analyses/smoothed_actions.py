@@ -90,7 +90,8 @@ class SmoothedActionsAnalysis:
         )
 
     def report_extra(self) -> dict[str, Any]:
-        return {"radii": self.certificate.radii.tolist(), "config": asdict(self.config) | {"sigma": self.sigma}}
+        config = asdict(self.config) | {"sigma": self.sigma} | self.rollout.result_params()
+        return {"radii": self.certificate.radii.tolist(), "config": config}
 
 
 def certify_smoothed_actions(

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rlcert.agents import load_policy, policy_env, zoo_entry
+from rlcert.agents import load_policy, policy_actions, policy_env, zoo_entry
 from rlcert.agents.zoo import ZOO_DIR
 from rlcert.attacks.base import Policy
 from rlcert.envs.factory import EnvSpec, resolve_env_spec
@@ -53,9 +53,7 @@ class Subject:
 
     def actions(self, requested: str | None) -> str:
         """``requested`` if given, else what a zoo agent's recorded score used (greedy for any other policy)."""
-        if requested is not None:
-            return requested
-        return (self.meta or {}).get("evaluation", {}).get("actions", "greedy")
+        return policy_actions(self.reference, requested)
 
     def label(self) -> str:
         return f"{self.reference} on {self.env}"

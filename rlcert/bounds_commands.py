@@ -47,12 +47,11 @@ def certify_actions_command(config: CertifyActionsConfig) -> int:
     rollout = narrow(RolloutOptions, config)
     result = certify_action_robustness(config.policy, config.env, narrow(ActionCertificatesConfig, config), rollout)
     probe = rollout.probe_stack()
-    extra = result.report_extra()
     report = AuditReport(
         "rlcert certify actions",
         result.findings(),
         subject=result.subject.to_dict() | ({"probe": probe.label} if probe else {}),
-        extra=extra | {"config": extra["config"] | rollout.result_params()},
+        extra=result.report_extra(),
     )
     path = report.save(config.out)
     plot = result.plot(Path(config.out).with_suffix(".png"))

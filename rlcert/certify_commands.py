@@ -182,7 +182,7 @@ def certify_smoothed_actions_command(config: CertifySmoothedActionsConfig) -> in
         "rlcert certify smoothed-actions",
         result.findings(),
         subject=result.subject.to_dict() | {"sigma": result.sigma, "episodes": config.episodes},
-        extra=result.report_extra() | {"config": result.report_extra()["config"] | rollout.result_params()},
+        extra=result.report_extra(),
     )
     path = report.save(config.out)
     plot = result.plot(Path(config.out).with_suffix(".png"))

@@ -40,7 +40,7 @@ def certify_constraints_command(config: CertifyConstraintsConfig) -> int:
         "rlcert certify constraints",
         result.findings(),
         subject=result.subject.to_dict(),
-        extra=result.report_extra() | {"config": result.report_extra()["config"] | rollout.result_params()},
+        extra=result.report_extra(),
     )
     path = report.save(config.out)
     plot = result.plot(Path(config.out).with_suffix(".png"))

@@ -13,9 +13,6 @@ from rlcert.training.tsddr import TrainingConfig
 
 __all__ = ["TrainTsddrConfig", "train_tsddr_command"]
 
-# The evaluation paths' SeedSequence child of the run's seed; training steps use children 0, 1, 2, ...
-EVALUATION_STREAM = 2**32 - 1
-
 
 @dataclass(frozen=True)
 class TrainTsddrConfig(TrainingConfig):
@@ -43,46 +40,26 @@ class TrainTsddrConfig(TrainingConfig):
 
 
 def train_tsddr_command(config: TrainTsddrConfig) -> int:
-    import numpy as np
     from rich.table import Table
 
     from rlcert.envs.hydro import bundled_case
-    from rlcert.envs.hydro.simulate import (
-        deterministic_policy,
-        myopic_targets,
-        sample_inflow_paths,
-        simulate,
-        wait_and_see_costs,
-    )
     from rlcert.reports.console import report_console
-    from rlcert.training.sddp import SDDP, SDDPConfig
-    from rlcert.training.tsddr import as_target_policy, save_tsddr, train_tsddr
+    from rlcert.training.tsddr import compare_with_baselines, save_tsddr, train_tsddr
 
     case, training = bundled_case(config.case), narrow(TrainingConfig, config)
     out = Path(config.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     result = train_tsddr(case, training, out / "checkpoint.pt")
-    # Evaluation paths come from a stream of their own: never one that training drew from.
-    seed = int(np.random.SeedSequence(config.seed, spawn_key=(EVALUATION_STREAM,)).generate_state(1)[0])
-    paths = sample_inflow_paths(case, config.horizon, config.evaluation_paths, seed)
-    rows = [("TS-DDR", simulate(case, as_target_policy(result.policy), paths).mean_and_interval(),
-             f"{result.wall_time_s:.0f} s")]  # fmt: skip
-    if config.sddp:
-        sddp = SDDP(case, SDDPConfig(horizon=config.horizon, seed=config.seed))
-        trained = sddp.train()
-        rows.append(("SDDP", simulate(case, sddp.policy(), paths).mean_and_interval(), f"{trained.wall_time_s:.0f} s"))
-    rows.append(("deterministic equivalent", simulate(case, deterministic_policy(case, config.horizon), paths)
-                 .mean_and_interval(), "-"))  # fmt: skip
-    rows.append(("myopic", simulate(case, myopic_targets(case), paths).mean_and_interval(), "-"))
-    bound = float(wait_and_see_costs(case, paths).mean())
-    evaluation = {name: {"mean": m, "low": lo, "high": hi, "training": t} for name, (m, lo, hi), t in rows}
-    folder = save_tsddr(result, config.case, training, out, evaluation=evaluation, wait_and_see=bound)
+    comparison = compare_with_baselines(case, result, training, config.evaluation_paths, sddp=config.sddp)
+    folder = save_tsddr(result, config.case, training, out, evaluation=comparison.to_dict())
     table = Table(title=f"{case.name} · {config.horizon} stages · {config.evaluation_paths} shared out-of-sample paths "
                         "· mean total cost (empirical) and its 95 % interval")  # fmt: skip
     for column in ("policy", "mean cost", "95 % interval", "vs wait-and-see", "training"):
         table.add_column(column, justify="right")
-    for name, (mean, low, high), time_text in rows:
-        table.add_row(name, f"{mean:,.0f}", f"[{low:,.0f}, {high:,.0f}]", f"{mean / bound - 1:+.2%}", time_text)
+    bound = comparison.wait_and_see
+    for name, (mean, low, high), seconds in comparison.rows:
+        training_text = "-" if seconds is None else f"{seconds:.0f} s"
+        table.add_row(name, f"{mean:,.0f}", f"[{low:,.0f}, {high:,.0f}]", f"{mean / bound - 1:+.2%}", training_text)
     table.add_row("wait-and-see bound", f"{bound:,.0f}", "", "", "(perfect information)")
     console = report_console()
     console.print(table)

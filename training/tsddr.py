@@ -22,6 +22,7 @@ import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -44,6 +45,9 @@ __all__ = [
     "train_tsddr",
     "save_tsddr",
     "load_tsddr",
+    "Comparison",
+    "compare_with_baselines",
+    "EVALUATION_STREAM",
 ]
 
 
@@ -226,3 +230,43 @@ def load_tsddr(folder: str | Path) -> tuple[ReachableTargetPolicy, HydroCase, Tr
     except (OSError, KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise OperationError(f"{folder} is not a saved TS-DDR policy ({type(exc).__name__}: {exc})") from None
     return policy, case, config
+
+
+# The evaluation paths' SeedSequence child of the run's seed; training steps use children 0, 1, 2, ...
+EVALUATION_STREAM = 2**32 - 1
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Mean total cost (empirical, with its 95 % interval) of each policy on the same out-of-sample paths."""
+
+    rows: tuple[tuple[str, tuple[float, float, float], float | None], ...]
+    """(policy, (mean, low, high), training seconds or None)."""
+    wait_and_see: float
+    """The perfect-information bound's mean on the same paths."""
+
+    def to_dict(self) -> dict[str, Any]:
+        rows = {name: {"mean": m, "low": lo, "high": hi, "training_s": t} for name, (m, lo, hi), t in self.rows}
+        return {"policies": rows, "wait_and_see": self.wait_and_see}
+
+
+def compare_with_baselines(
+    case: HydroCase, result: TrainingResult, config: TrainingConfig, paths: int, sddp: bool = False
+) -> Comparison:
+    """TS-DDR against the deterministic and myopic policies (and SDDP, trained here, with ``sddp``) on ``paths``
+    out-of-sample inflow paths of the training horizon, drawn from a stream training never draws from."""
+    from rlcert.envs.hydro.simulate import deterministic_policy, myopic_targets, simulate, wait_and_see_costs
+    from rlcert.training.sddp import SDDP, SDDPConfig
+
+    seed = int(np.random.SeedSequence(config.seed, spawn_key=(EVALUATION_STREAM,)).generate_state(1)[0])
+    inflows = sample_inflow_paths(case, config.horizon, paths, seed)
+    rows = [("TS-DDR", simulate(case, as_target_policy(result.policy), inflows).mean_and_interval(),
+             result.wall_time_s)]  # fmt: skip
+    if sddp:
+        solver = SDDP(case, SDDPConfig(horizon=config.horizon, seed=config.seed))
+        trained = solver.train()
+        rows.append(("SDDP", simulate(case, solver.policy(), inflows).mean_and_interval(), trained.wall_time_s))
+    for name, policy in (("deterministic equivalent", deterministic_policy(case, config.horizon)),
+                         ("myopic", myopic_targets(case))):  # fmt: skip
+        rows.append((name, simulate(case, policy, inflows).mean_and_interval(), None))
+    return Comparison(tuple(rows), float(wait_and_see_costs(case, inflows).mean()))

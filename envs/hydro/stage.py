@@ -162,6 +162,7 @@ class StageProblem:
         self._highs = highspy.Highs()
         self._highs.setOptionValue("output_flag", False)
         self._highs.passModel(lp)
+        self._optimal = highspy.HighsModelStatus.kOptimal
         self.variables, self.rows = lp.num_col_, lp.num_row_
         self.equality_rows = sum(1 for s in senses if s == 0)
         self._future_column: int | None = None
@@ -194,13 +195,13 @@ class StageProblem:
             raise InvalidValueError("this stage problem has free end volumes: a target cannot apply")
         self._highs.run()
         status = self._highs.getModelStatus()
-        if status != self._optimal():
+        if status != self._optimal:
             # A warm start from a basis many cuts ago can end in "Unknown": solve again from scratch before
             # calling the problem what it is.
             self._highs.clearSolver()
             self._highs.run()
             status = self._highs.getModelStatus()
-        if status != self._optimal():
+        if status != self._optimal:
             hint = " (targets outside what the inflows and limits can reach?)" if self.targets else ""
             raise OperationError(f"the stage LP of {case.name} is {self._highs.modelStatusToString(status)}{hint}")
         solution = self._highs.getSolution()
@@ -217,9 +218,3 @@ class StageProblem:
             water_duals=duals[self._water_rows],
             future_cost=float(x[self._future_column]) if self._future_column is not None else 0.0,
         )
-
-    @staticmethod
-    def _optimal():
-        import highspy
-
-        return highspy.HighsModelStatus.kOptimal
