@@ -184,7 +184,9 @@ def _greedy_path(model) -> tuple[list[nn.Module], str]:
     if hasattr(policy, "q_net"):
         parts, output = [policy.q_net.features_extractor, policy.q_net.q_net], "q_values"
     else:
-        parts, output = [policy.features_extractor, policy.mlp_extractor.policy_net, policy.action_net], "logits"
+        # A PPO's action_net gives logits (Discrete) or the Gaussian's mean, which SB3 clips at test time (Box).
+        output = "action_mean" if isinstance(model.action_space, gym.spaces.Box) else "logits"
+        parts = [policy.features_extractor, policy.mlp_extractor.policy_net, policy.action_net]
     return [layer for part in parts for layer in _flat_layers(part)], output
 
 

@@ -83,6 +83,7 @@ __all__ = [
     "default_run_dir",
     "default_agent_dir",
     "TrainingInterrupted",
+    "expand_schedule",
 ]
 
 
@@ -107,7 +108,8 @@ def default_agent_dir(run_dir: Path) -> Path:
     return Path(run_dir) / "agent"
 
 
-def _schedule(value: Any) -> Any:
+def expand_schedule(value: Any) -> Any:
+    """A hyperparameter as SB3 takes it: ``lin_X`` becomes a linear decay from X to 0, anything else stays."""
     if isinstance(value, str) and value.startswith("lin_"):
         start = float(value[len("lin_") :])
         return lambda progress_remaining: progress_remaining * start
@@ -243,7 +245,7 @@ def train_zoo_agent(
     observation_space = make_env(recipe.env).observation_space
     algorithm = {"dqn": sb3.DQN, "ppo": sb3.PPO}[recipe.algorithm]
     policy_name, policy_kwargs = sb3_policy_kwargs(recipe)
-    hyper = {k: _schedule(v) for k, v in recipe.hyperparameters.items()} | replay_buffer_class(recipe)
+    hyper = {k: expand_schedule(v) for k, v in recipe.hyperparameters.items()} | replay_buffer_class(recipe)
     model = algorithm(policy_name, vec_env, seed=recipe.seed, verbose=0, policy_kwargs=policy_kwargs, **hyper)
     if recipe.network == "atari-cnn":
         use_channels_last(model)

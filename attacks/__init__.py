@@ -1,6 +1,7 @@
 """The shared attack/defense/probe interface, observation attacks, instability analysis, surprise adversary."""
 
 from rlcert.attacks.base import Attack, AttackState, Defense, Policy, Probe, ThreatModel, TorchPolicy
+from rlcert.attacks.cost_critic import CostCritic, CostCriticAttack
 from rlcert.attacks.smoothed_pgd import BudgetedSmoothedPGD
 from rlcert.attacks.smoothing import GaussianSmoothing
 
@@ -14,4 +15,6 @@ __all__ = [
     "TorchPolicy",
     "GaussianSmoothing",
     "BudgetedSmoothedPGD",
+    "CostCritic",
+    "CostCriticAttack",
 ]

@@ -1,6 +1,6 @@
 """Environments: env factory and presets, the rollout engine, STORI and generic probes, stress tests."""
 
-from rlcert.envs.cmdp import CARTPOLE_COST_ID, CartPositionCost
+from rlcert.envs.cmdp import CARTPOLE_COST_ID, CARTPOLE_DRIFT_COST_ID, CartPositionCost
 from rlcert.envs.conformance import PolicyCheckError, check_policy
 from rlcert.envs.executors import InProcessExecutor, ProcessPoolExecutor, make_executor
 from rlcert.envs.factory import PRESETS, EnvSpec, UnknownEnvError, make_env, make_raw_env, resolve_env_spec
@@ -32,6 +32,7 @@ __all__ = [
     "PolicyCheckError",
     "CartPositionCost",
     "CARTPOLE_COST_ID",
+    "CARTPOLE_DRIFT_COST_ID",
     "HYDRO_DISPATCH_ID",
     "InProcessExecutor",
     "ProcessPoolExecutor",

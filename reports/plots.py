@@ -15,6 +15,7 @@ __all__ = [
     "plot_cost_histogram",
     "plot_stress_sweeps",
     "plot_learning_curve",
+    "plot_constrained_training",
 ]
 
 
@@ -131,14 +132,19 @@ def plot_comparison(
     return _save_figure(fig, path)
 
 
-def plot_cost_histogram(costs: Sequence[float], limit: float, path: str | Path, *, title: str = "") -> Path:
-    """Episode costs as a histogram, with the limit an episode must not exceed."""
+def plot_cost_histogram(
+    costs: Sequence[float], limit: float, path: str | Path, *, title: str = "", attacked: Sequence[float] | None = None
+) -> Path:
+    """Episode costs as a histogram (and, given, the attacked episodes' costs), with the limit an episode must not
+    exceed."""
     costs = np.asarray(costs, dtype=float)
+    both = costs if attacked is None else np.concatenate([costs, np.asarray(attacked, dtype=float)])
+    bins = np.histogram_bin_edges(both, bins=min(50, max(5, len(np.unique(both)))))
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
-    ax.hist(
-        costs, bins=min(50, max(5, len(np.unique(costs)))), color="tab:blue", alpha=0.8, label="episodes (empirical)"
-    )
+    ax.hist(costs, bins=bins, color="tab:blue", alpha=0.7, label="episodes (empirical)")
+    if attacked is not None:
+        ax.hist(attacked, bins=bins, color="tab:orange", alpha=0.6, label="episodes under the cost attack (empirical)")
     ax.axvline(limit, color="tab:red", ls="--", label=f"cost limit {limit:g}")
     ax.set_xlabel("episode cost")
     ax.set_ylabel(f"episodes (of {len(costs)})")
@@ -214,24 +220,65 @@ def _plot_stress_profiles(report, path: str | Path) -> Path:
     return _save_figure(fig, path)
 
 
-def plot_learning_curve(curve: Sequence[Mapping], path: str | Path, title: str = "") -> Path:
+def plot_learning_curve(
+    curve: Sequence[Mapping],
+    path: str | Path,
+    title: str = "",
+    *,
+    point_label: str = "training episode (game score)",
+    xlabel: str = "agent steps",
+    ylabel: str = "return",
+) -> Path:
     """Training episodes' game scores (dots, rolling mean of 20) and selection evaluations against steps.
-    ``curve`` rows: {"timesteps", "kind": "train" | "eval", "return"}."""
+    ``curve`` rows: {"timesteps", "kind": "train" | "eval", "return"}; the labels name other quantities (a
+    decision rule's training cost per gradient step, say)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=110)
     train = [(p["timesteps"], p["return"]) for p in curve if p["kind"] == "train"]
     if train:
         steps, returns = np.array(train).T
-        ax.plot(steps, returns, ".", color="tab:gray", alpha=0.3, ms=3, label="training episode (game score)")
+        ax.plot(steps, returns, ".", color="tab:gray", alpha=0.3, ms=3, label=point_label)
         window = min(20, len(returns))
         smooth = np.convolve(returns, np.ones(window) / window, mode="valid")
         ax.plot(steps[window - 1 :], smooth, color="tab:blue", label=f"rolling mean of {window}")
     evaluations = [(p["timesteps"], p["return"]) for p in curve if p["kind"] == "eval"]
     if evaluations:
         ax.plot(*np.array(evaluations).T, "o-", color="tab:red", label="selection evaluation (greedy)")
-    ax.set_xlabel("agent steps")
-    ax.set_ylabel("return")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
+    return _save_figure(fig, path)
+
+
+def plot_constrained_training(
+    curves: Mapping[str, Sequence[Sequence[float]]], limit: float, path: str | Path, title: str = ""
+) -> Path:
+    """Mean episode return and cost of each training run against steps, the cost limit, and each run's λ.
+    ``curves``: run name -> rows (timesteps, mean return, mean cost, λ) of the episodes each rollout finished."""
+    plt = _pyplot()
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.4, 6.0), dpi=110, sharex=True)
+    lambdas = bottom.twinx()
+    for (name, rows), color in zip(curves.items(), ("tab:blue", "tab:gray", "tab:green", "tab:purple")):
+        if not len(rows):
+            continue
+        steps, returns, costs, multipliers = np.asarray(rows, dtype=float).T
+        window = min(10, len(steps))
+        kernel = np.ones(window) / window
+        top.plot(steps[window - 1 :], np.convolve(returns, kernel, mode="valid"), color=color, label=name)
+        bottom.plot(steps[window - 1 :], np.convolve(costs, kernel, mode="valid"), color=color, label=f"{name}: cost")
+        if np.any(multipliers):
+            lambdas.plot(steps, multipliers, color=color, ls=":", label=f"{name}: λ")
+    bottom.axhline(limit, color="tab:red", ls="--", label=f"cost limit {limit:g}")
+    top.set_ylabel("mean episode return (rolling mean of 10)")
+    bottom.set_ylabel("mean episode cost")
+    lambdas.set_ylabel("λ (dotted)")
+    bottom.set_xlabel("agent steps")
+    top.set_title("\n".join(textwrap.wrap(title, 70)), fontsize=9)
+    for ax in (top, bottom):
+        ax.grid(alpha=0.3)
+    top.legend(fontsize=8)
+    handles = [h for ax in (bottom, lambdas) for h in ax.get_legend_handles_labels()[0]]
+    bottom.legend(handles, [h.get_label() for h in handles], fontsize=7)
     return _save_figure(fig, path)

@@ -14,6 +14,7 @@ from rlcert.reports.errors import InvalidValueError
 __all__ = [
     "check_count",
     "check_finite",
+    "check_fraction",
     "check_probability_open",
     "check_output_path",
     "check_output_dir",
@@ -41,6 +42,13 @@ def check_finite(name: str, value: Any, low: float | None = None, *, strict: boo
     if not ok:
         bound = "" if low is None else f" {'>' if strict else '>='} {low:g}"
         raise InvalidValueError(f"{_flag(name)} must be a finite number{bound}, got {value!r}")
+    return float(value)
+
+
+def check_fraction(name: str, value: Any) -> float:
+    """``value`` in [0, 1] (a share of something)."""
+    if not (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1):
+        raise InvalidValueError(f"{_flag(name)} must be a number in [0, 1], got {value!r}")
     return float(value)
 
 

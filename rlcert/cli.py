@@ -26,7 +26,12 @@ from rlcert.envs.options import RolloutOptions
 from rlcert.reports.errors import InvalidValueError, RlcertError, RlcertWarning
 from rlcert.reports.validation import check_count, check_output_path
 from rlcert.stress_command import StressConfig, stress_command
-from rlcert.train_command import TrainTsddrConfig, train_tsddr_command
+from rlcert.train_command import (
+    TrainPpoLagrangianConfig,
+    TrainTsddrConfig,
+    train_ppo_lagrangian_command,
+    train_tsddr_command,
+)
 
 __all__ = ["main", "EvaluateConfig", "ZooTrainConfig"]
 
@@ -127,14 +132,30 @@ def _evaluate(config: EvaluateConfig) -> int:
 
 
 def _zoo_score(ev: dict) -> str:
-    """A zoo agent's recorded score; a sampled-action score names itself and shows the greedy one beside it."""
+    """A zoo agent's recorded score; a sampled-action score names itself and shows the greedy one beside it; a
+    constrained agent's shows its mean episode cost against its limit."""
     if not ev:
         return "-"
     text = f"{ev['mean_return']:.1f} ± {ev['stderr_return']:.1f} ({ev['episodes']} ep."
-    if ev.get("actions", "greedy") == "greedy":
-        return text + ")"
-    greedy = ev.get("greedy")
-    return text + ", sampled actions" + (f"; greedy {greedy['mean_return']:.1f})" if greedy else ")")
+    if ev.get("actions", "greedy") != "greedy":
+        greedy = ev.get("greedy")
+        text += ", sampled actions" + (f"; greedy {greedy['mean_return']:.1f}" if greedy else "")
+    if "mean_cost" in ev:
+        text += f"; cost {ev['mean_cost']:.2f} ± {ev['stderr_cost']:.2f}, limit {ev['cost_limit']:g}"
+    return text + ")"
+
+
+def _decision_rule_score(meta: dict) -> str:
+    """A TS-DDR rule's recorded mean cost on its out-of-sample paths, against SDDP and the wait-and-see bound."""
+    evaluation = meta.get("evaluation", {})
+    policies = evaluation.get("policies", {})
+    if "TS-DDR" not in policies:
+        return "-"
+    text = f"mean cost {policies['TS-DDR']['mean']:,.0f}"
+    if "SDDP" in policies:
+        text += f" (SDDP {policies['SDDP']['mean']:,.0f}"
+        text += f", wait-and-see {evaluation['wait_and_see']:,.0f})" if "wait_and_see" in evaluation else ")"
+    return text
 
 
 def _zoo_list() -> int:
@@ -151,6 +172,10 @@ def _zoo_list() -> int:
         table.add_column(column, no_wrap=column == "name")
     entries = zoo_entries()
     for entry in entries:
+        if entry.kind == "tsddr":
+            case = f"hydro case {entry.meta['case']}, {entry.meta['config']['horizon']} stages"
+            table.add_row(entry.name, case, "TS-DDR", "0", _decision_rule_score(entry.meta), "", "", "")
+            continue
         ev = entry.evaluation
         smoothed = ev.get("smoothed")
         table.add_row(
@@ -256,12 +281,13 @@ COMMANDS = (
     Command(("stress",), StressConfig, stress_command),
     Command(("probes",), None, _probes, "list every probe with its parameters and their valid values"),
     Command(("train", "tsddr"), TrainTsddrConfig, train_tsddr_command),
+    Command(("train", "ppo-lagrangian"), TrainPpoLagrangianConfig, train_ppo_lagrangian_command),
     Command(("zoo", "list"), None, _zoo_list, "list the zoo agents and their scores"),
     Command(("zoo", "train"), ZooTrainConfig, _zoo_train),
 )
 _GROUPS = {
     "certify": "certificates (smoothing reward bounds, per-state radii, sound action certificates, constraints)",
-    "train": "train policies worth certifying (TS-DDR on hydrothermal dispatch)",
+    "train": "train constrained policies (TS-DDR on hydrothermal dispatch, PPO-Lagrangian on CMDPs)",
     "zoo": "the bundled agent zoo",
 }
 

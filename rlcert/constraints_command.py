@@ -16,12 +16,12 @@ __all__ = ["CertifyConstraintsConfig", "certify_constraints_command"]
 @dataclass(frozen=True)
 class CertifyConstraintsConfig(ConstraintConfig, RolloutOptions):
     """Certify how often a policy's episode cost exceeds a limit (Clopper-Pearson, statistical) on an env that
-    reports a cost in info["cost"] (e.g. rlcert/CartPoleCost-v1)."""
+    reports a cost in info["cost"] (rlcert/CartPoleCost-v1, rlcert/CartPoleDriftCost-v1, rlcert/HydroDispatch-v0)."""
 
-    policy: str = "zoo:cartpole-ppo"
+    policy: str = "zoo:cartpole-drift-ppo-lagrangian"
     """Policy: zoo:NAME, an SB3 .zip, or a .pt state_dict with its architecture JSON beside it."""
-    env: str = "rlcert/CartPoleCost-v1"
-    """Env spec of a constrained task (one whose steps report info["cost"])."""
+    env: str | None = None
+    """Env spec of a constrained task (one whose steps report info["cost"]); defaults to a zoo agent's own env."""
     out: str = "results/certify_constraints.json"
     """Where to write the JSON report (the plot goes beside it as .png)."""
 

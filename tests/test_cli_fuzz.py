@@ -65,12 +65,18 @@ COMMANDS: dict[tuple[str, ...], tuple[list[str], dict[str, list[str]]]] = {
     ("certify", "constraints"): (
         ["--episodes", "2", "--no-progress"],
         {**ROLLOUT, "--episodes": POSITIVE_INT, "--limit": ["-1", "nan", "x"], "--alpha": OPEN_PROBABILITY,
-         "--policy": POLICY, "--env": ENV},
+         "--attack-eps": NONNEGATIVE_FLOAT, "--critic-episodes": POSITIVE_INT, "--policy": POLICY, "--env": ENV},
     ),
     ("train", "tsddr"): (
         ["--case", "tiny", "--horizon", "2", "--iterations", "1", "--batch", "2", "--evaluation-paths", "2"],
         {"--case": ["chile"], "--horizon": POSITIVE_INT, "--iterations": POSITIVE_INT, "--batch": POSITIVE_INT,
-         "--learning-rate": POSITIVE_FLOAT, "--evaluation-paths": ["1", "0", "x"], "--seed": NONNEGATIVE_INT},
+         "--learning-rate": POSITIVE_FLOAT, "--evaluation-paths": ["1", "0", "x"], "--seed": NONNEGATIVE_INT,
+         "--workers": POSITIVE_INT},
+    ),
+    ("train", "ppo-lagrangian"): (
+        ["--task", "hydro", "--timesteps", "64", "--episodes", "2", "--no-baseline"],
+        {"--task": ["pendulum"], "--limit": ["-1", "nan", "x"], "--timesteps": POSITIVE_INT,
+         "--lambda-lr": NONNEGATIVE_FLOAT, "--seed": NONNEGATIVE_INT, "--episodes": ["1", "0", "x"]},
     ),
     ("audit",): (
         ["--no-progress"],

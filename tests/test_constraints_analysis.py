@@ -4,7 +4,7 @@ import pytest
 
 from rlcert.analyses.constraints import ConstraintConfig, certify_constraints
 from rlcert.certify.confidence import clopper_pearson_upper
-from rlcert.envs import CARTPOLE_COST_ID
+from rlcert.envs import CARTPOLE_COST_ID, CARTPOLE_DRIFT_COST_ID
 from rlcert.envs.options import RolloutOptions
 from rlcert.reports.errors import InvalidValueError
 
@@ -52,5 +52,29 @@ def test_rlcert_certify_constraints_writes_a_report(tmp_path, capsys):
         main(["certify", "constraints", "--episodes", "5", "--limit", "400", "--no-progress", "--out", str(out)]) == 0
     )
     findings = AuditReport.from_json(out.read_text()).findings
-    assert findings[-1].name == "violation_probability_upper@limit=400" and out.with_suffix(".png").exists()
+    assert findings[2].name == "violation_probability_upper@limit=400" and out.with_suffix(".png").exists()
     assert "constraint certificate" in " ".join(capsys.readouterr().out.split())
+
+
+def test_under_the_cost_attack_the_same_figures_are_computed_again_and_labelled_with_the_attack():
+    config = ConstraintConfig(limit=25, episodes=10, attack_eps=0.1, critic_episodes=5)
+    result = certify_constraints("zoo:cartpole-drift-ppo-lagrangian", CARTPOLE_DRIFT_COST_ID, config, QUIET)
+    names = [f.name for f in result.findings()]
+    assert names[3:] == ["attacked_mean_episode_cost", "attacked_violation_rate",
+                         "attacked_violation_probability_upper@limit=25"]  # fmt: skip
+    attacked_bound = result.findings()[-1]
+    assert attacked_bound.evidence.value == "statistical" and attacked_bound.params["attack_eps"] == 0.1
+    assert "CostCriticAttack(eps=0.1" in attacked_bound.params["attack"] and "attack" in attacked_bound.description
+    assert len(result.attacked) == 10 and result.attacked.attack.startswith("CostCriticAttack")
+    extra = result.report_extra()
+    assert extra["config"]["critic_episodes"] == 5 and "attacked_violations" in extra
+
+
+def test_attack_options_that_cannot_apply_are_refused_or_left_out():
+    with pytest.raises(InvalidValueError, match="--critic-episodes needs --attack-eps"):
+        ConstraintConfig(critic_episodes=10)
+    with pytest.raises(InvalidValueError, match="--attack-eps"):
+        ConstraintConfig(attack_eps=-0.1)
+    applied = ConstraintConfig(episodes=2).applied()
+    assert "attack_eps" not in applied and "critic_episodes" not in applied
+    assert ConstraintConfig(attack_eps=0.1).applied()["critic_episodes"] == 100

@@ -1,27 +1,53 @@
 import numpy as np
 import pytest
 
+from rlcert.agents.architecture import PolicyLoadError
 from rlcert.agents.recipes import RECIPES
 from rlcert.agents.zoo import load_zoo_policy, zoo_entries
 from rlcert.attacks.smoothing import GaussianSmoothing
+from rlcert.config import dataclass_from_args
 from rlcert.envs.conformance import check_policy
 from rlcert.envs.factory import make_env
 from rlcert.envs.rollout import run
 
 REQUIRED = {"cartpole5-dqn", "cartpole5-dqn-sigma0.2", "cartpole5-dqn-sigma0.4", "cartpole-ppo", "mountaincar-dqn"}
-ENTRIES = {e.name: e for e in zoo_entries()}
+ALL_ENTRIES = {e.name: e for e in zoo_entries()}
+# Policies over observations; the TS-DDR decision rules have tests of their own (test_tsddr).
+ENTRIES = {name: e for name, e in ALL_ENTRIES.items() if e.kind == "policy"}
+# The constrained agents come from `rlcert train ppo-lagrangian` (their own command), the rest from a zoo recipe.
+CONSTRAINED = sorted(name for name, entry in ENTRIES.items() if "cost_limit" in entry.meta["training"])
 ATARI = sorted(name for name, entry in ENTRIES.items() if entry.meta["training"].get("network") == "atari-cnn")
-CLASSIC = sorted(set(ENTRIES) - set(ATARI))
+CLASSIC = sorted(set(ENTRIES) - set(ATARI) - set(CONSTRAINED))
+
+
+def _reproducing_config(command: str):
+    """The config the CLI would build from a recorded command line (it must still parse)."""
+    from rlcert.cli import build_parser
+
+    words = command.split()
+    assert words[0] == "rlcert"
+    args = build_parser().parse_args(words[1:])
+    return dataclass_from_args(args.command.config, args)
 
 
 def test_the_zoo_holds_every_required_agent_with_its_metadata():
     assert REQUIRED <= set(ENTRIES)
+    assert {"cartpole-drift-ppo-lagrangian", "cartpole-drift-ppo", "hydro-ppo-lagrangian", "hydro-ppo"} <= set(ENTRIES)
+    assert "bolivia-tsddr" in ALL_ENTRIES and ALL_ENTRIES["bolivia-tsddr"].kind == "tsddr"
     for name, entry in ENTRIES.items():
         meta = entry.meta
-        assert meta["training"]["command"] == f"rlcert zoo train {name}"
-        assert name in RECIPES and meta["env"] == RECIPES[name].env
+        assert meta["name"] == name
+        if name in CONSTRAINED:
+            config = _reproducing_config(meta["training"]["command"])
+            assert f"{config.task}-{meta['algorithm'].lower()}" == name
+            assert config.training_config().env == meta["env"]
+            assert (entry.path / "learning_curve.csv").exists()
+        else:
+            assert meta["training"]["command"] == f"rlcert zoo train {name}"
+            assert name in RECIPES and meta["env"] == RECIPES[name].env
+            assert "noise_sigma" in meta["training"]
         assert meta["evaluation"]["episodes"] >= (30 if name in ATARI else 1000)
-        for key in ("seed", "timesteps", "noise_sigma", "hyperparameters"):
+        for key in ("seed", "timesteps", "hyperparameters"):
             assert key in meta["training"]
         assert (entry.path / "weights.pt").stat().st_size < 2_000_000
     for name in ATARI:
@@ -35,12 +61,33 @@ def test_zoo_agents_load_conform_and_met_their_minimum(name):
     policy = load_zoo_policy(name)
     check_policy(policy, env=entry.env)
     evaluation = entry.evaluation
+    if name in CONSTRAINED:  # a Lagrangian agent keeps its cost limit; its plain-PPO baseline does not
+        assert (evaluation["mean_cost"] <= evaluation["cost_limit"]) == (entry.meta["algorithm"] == "PPO-Lagrangian")
+        return
     score = evaluation["smoothed"]["mean_return"] if "smoothed" in evaluation else evaluation["mean_return"]
     assert score >= entry.meta["min_score"]
     twin = RECIPES[name].twin
     if twin in ENTRIES:  # a noise-trained agent stays within 25 % of its plain twin at sigma = 0
         plain = ENTRIES[twin].evaluation["mean_return"]
         assert evaluation["mean_return"] >= plain - 0.25 * abs(plain)
+
+
+@pytest.mark.parametrize("name", CONSTRAINED)
+def test_recorded_costs_and_returns_of_the_constrained_agents_reproduce(name):
+    """200 fresh episodes (another seed) agree with the recorded 1000-episode mean return and mean cost."""
+    entry = ENTRIES[name]
+    recorded = entry.evaluation
+    fresh = run(load_zoo_policy(name), entry.env, 200, seed=12345, actions=recorded["actions"])
+    stderr_cost = fresh.costs.std(ddof=1) / np.sqrt(200)
+    for value, stderr, key in ((fresh.mean_return, fresh.stderr_return, "return"),
+                               (fresh.costs.mean(), stderr_cost, "cost")):  # fmt: skip
+        tolerance = 4 * np.hypot(stderr, recorded[f"stderr_{key}"]) + 1e-9
+        assert abs(value - recorded[f"mean_{key}"]) <= max(tolerance, 0.02 * abs(recorded[f"mean_{key}"]))
+
+
+def test_a_decision_rule_is_not_loaded_as_a_policy():
+    with pytest.raises(PolicyLoadError, match="zoo:bolivia-tsddr is a TS-DDR decision rule for the bolivia"):
+        load_zoo_policy("bolivia-tsddr")
 
 
 @pytest.mark.parametrize("name", CLASSIC)

@@ -31,7 +31,7 @@ from torch import nn
 from rlcert.agents.training_checkpoint import save_atomic
 from rlcert.envs.hydro.case import HydroCase
 from rlcert.envs.hydro.simulate import TargetPolicy, sample_inflow_paths
-from rlcert.envs.hydro.stage import StageProblem
+from rlcert.envs.hydro.stage_batch import StageBatch
 from rlcert.reports.errors import OperationError
 from rlcert.reports.validation import check_count, check_finite
 
@@ -52,18 +52,15 @@ __all__ = [
 
 
 class StageCost(torch.autograd.Function):
-    """cost(v_in, x̂) of a batch of stage LPs, with the LP duals as its gradient."""
+    """cost(v_in, x̂) of a batch of stage LPs (a :class:`StageBatch`), with the LP duals as its gradient."""
 
     @staticmethod
-    def forward(ctx, v_in: torch.Tensor, target: torch.Tensor, inflow: torch.Tensor, stage: StageProblem):
-        costs, d_target, d_start = [], [], []
-        for v, x, w in zip(v_in.detach().numpy(), target.detach().numpy(), inflow.numpy()):
-            solution = stage.solve(v, w, x)
-            costs.append(solution.cost)
-            d_target.append(solution.target_duals)
-            d_start.append(solution.water_duals)  # the start volume enters the water rows' RHS with coefficient 1
-        ctx.save_for_backward(torch.as_tensor(np.array(d_start)), torch.as_tensor(np.array(d_target)))
-        return torch.as_tensor(np.array(costs), dtype=v_in.dtype)
+    def forward(ctx, v_in: torch.Tensor, target: torch.Tensor, inflow: torch.Tensor, stages: StageBatch):
+        costs, d_target, d_start = stages.solve(v_in.detach().numpy(), inflow.numpy(), target.detach().numpy())
+        # The start volume enters the water-balance rows' right-hand side with coefficient 1: their duals are
+        # ∂cost/∂v_in.
+        ctx.save_for_backward(torch.as_tensor(d_start), torch.as_tensor(d_target))
+        return torch.as_tensor(costs, dtype=v_in.dtype)
 
     @staticmethod
     def backward(ctx, grad_cost: torch.Tensor):
@@ -102,18 +99,18 @@ class ReachableTargetPolicy(nn.Module):
         return self.bottom + fraction * (high - self.bottom), (h, c)
 
 
-def rollout_cost(
-    policy: ReachableTargetPolicy, case: HydroCase, paths: np.ndarray, stage: StageProblem
-) -> torch.Tensor:
-    """Mean total cost of ``policy`` over the (paths, horizon, plants) inflows, differentiable in its weights."""
+def rollout_cost(policy: ReachableTargetPolicy, case: HydroCase, paths: np.ndarray, stages: StageBatch) -> torch.Tensor:
+    """Mean total cost of ``policy`` over the (paths, horizon, plants) inflows, differentiable in its weights;
+    ``stages`` solves one stage LP per path."""
     inflows = torch.tensor(np.asarray(paths), dtype=torch.float64)  # a copy: case arrays are read-only
     count, horizon, _ = inflows.shape
+    stages.restart()  # new paths: each row's warm starts come from its own path alone
     v = torch.as_tensor(np.tile(case.initial_volume, (count, 1)), dtype=torch.float64)
     state = policy.initial_state(count)
     total = torch.zeros(count, dtype=torch.float64)
     for t in range(horizon):
         target, state = policy(v, inflows[:, t], state)
-        total = total + StageCost.apply(v, target, inflows[:, t], stage)
+        total = total + StageCost.apply(v, target, inflows[:, t], stages)
         v = target  # the stage ends where its target says (a hard equality in the stage LP)
     return total.mean()
 
@@ -153,9 +150,12 @@ class TrainingConfig:
     """LSTM width."""
     seed: int = 0
     checkpoint_every: int = 50
+    workers: int = 1
+    """Processes solving the stage LPs of a minibatch (one model per path, so the result is the same for any
+    number of workers)."""
 
     def __post_init__(self) -> None:
-        for name in ("horizon", "batch", "iterations", "hidden", "checkpoint_every"):
+        for name in ("horizon", "batch", "iterations", "hidden", "checkpoint_every", "workers"):
             check_count(name, getattr(self, name))
         check_count("buffer", self.buffer, 0)
         check_count("seed", self.seed, 0)
@@ -177,11 +177,11 @@ def train_tsddr(case: HydroCase, config: TrainingConfig, checkpoint: str | Path 
     torch.manual_seed(int(np.random.SeedSequence(config.seed).generate_state(1)[0]))
     policy = ReachableTargetPolicy(case, hidden=config.hidden)
     optimizer = torch.optim.Adam(policy.parameters(), lr=config.learning_rate)
-    stage = StageProblem(case)
     costs: list[float] = []
     seconds = 0.0
     path = Path(checkpoint) if checkpoint is not None else None
-    fingerprint = json.dumps([case.name, asdict(config) | {"iterations": None}], sort_keys=True)
+    # What a checkpoint must match to be resumed: neither the step count nor the workers change the run.
+    fingerprint = json.dumps([case.name, asdict(config) | {"iterations": None, "workers": None}], sort_keys=True)
     if path is not None and path.exists():
         saved = torch.load(path, map_location="cpu", weights_only=True)
         if saved.get("fingerprint") != fingerprint:
@@ -190,39 +190,58 @@ def train_tsddr(case: HydroCase, config: TrainingConfig, checkpoint: str | Path 
         optimizer.load_state_dict(saved["optimizer"])
         costs, seconds = list(saved["costs"]), float(saved["seconds"])
     start = time.perf_counter()
-    for step in range(len(costs), config.iterations):
-        seed = int(np.random.SeedSequence(config.seed, spawn_key=(step,)).generate_state(1)[0])
-        paths = sample_inflow_paths(case, config.horizon + config.buffer, config.batch, seed)
-        optimizer.zero_grad()
-        cost = rollout_cost(policy, case, paths, stage)
-        cost.backward()
-        optimizer.step()
-        costs.append(cost.item())
-        if path is not None and (len(costs) % config.checkpoint_every == 0 or len(costs) == config.iterations):
-            state = {"fingerprint": fingerprint, "policy": policy.state_dict(), "optimizer": optimizer.state_dict(),
-                     "costs": costs, "seconds": seconds + time.perf_counter() - start}  # fmt: skip
-            save_atomic(state, path)
+    with StageBatch(case, config.batch, config.workers) as stages:
+        for step in range(len(costs), config.iterations):
+            seed = int(np.random.SeedSequence(config.seed, spawn_key=(step,)).generate_state(1)[0])
+            paths = sample_inflow_paths(case, config.horizon + config.buffer, config.batch, seed)
+            optimizer.zero_grad()
+            cost = rollout_cost(policy, case, paths, stages)
+            cost.backward()
+            optimizer.step()
+            costs.append(cost.item())
+            if path is not None and (len(costs) % config.checkpoint_every == 0 or len(costs) == config.iterations):
+                state = {"fingerprint": fingerprint, "policy": policy.state_dict(), "optimizer": optimizer.state_dict(),
+                         "costs": costs, "seconds": seconds + time.perf_counter() - start}  # fmt: skip
+                save_atomic(state, path)
     return TrainingResult(policy, tuple(costs), seconds + time.perf_counter() - start)
 
 
-def save_tsddr(result: TrainingResult, case_name: str, config: TrainingConfig, folder: str | Path, **meta) -> Path:
-    """weights.pt (the network's state_dict) and meta.json (case, configuration, training costs, ``meta``)."""
+def save_tsddr(
+    result: TrainingResult, case_name: str, config: TrainingConfig, folder: str | Path, command: str = "", **meta
+) -> Path:
+    """weights.pt (the network's state_dict) and meta.json (case, configuration, training costs, ``meta``) in the
+    zoo's format (``kind`` "tsddr"); ``command`` is the command line that reproduces it."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     save_atomic(result.policy.state_dict(), folder / "weights.pt")
-    record = {"kind": "tsddr", "case": case_name, "config": asdict(config), "wall_time_s": result.wall_time_s,
-              "training_costs": list(result.costs)} | meta  # fmt: skip
+    record = {
+        "name": folder.name,
+        "kind": "tsddr",
+        "algorithm": "TS-DDR",
+        "description": f"TS-DDR decision rule, {case_name} hydrothermal case, {config.horizon} stages",
+        "case": case_name,
+        "config": asdict(config),
+        "training": {"command": command, "seed": config.seed, "iterations": len(result.costs),
+                     "wall_time_s": round(result.wall_time_s, 1), "costs": list(result.costs)},
+    } | meta  # fmt: skip
     (folder / "meta.json").write_text(json.dumps(record, indent=1) + "\n")
     return folder
 
 
 def load_tsddr(folder: str | Path) -> tuple[ReachableTargetPolicy, HydroCase, TrainingConfig]:
-    """A TS-DDR policy saved by :func:`save_tsddr` (weights read with ``weights_only=True``)."""
+    """A TS-DDR policy saved by :func:`save_tsddr`, from its folder or the zoo (``zoo:NAME``); the weights are read
+    with ``weights_only=True``."""
     from rlcert.envs.hydro.case import bundled_case
 
+    if str(folder).startswith("zoo:"):
+        from rlcert.agents.zoo import zoo_entry
+
+        folder = zoo_entry(str(folder)[len("zoo:") :]).path
     folder = Path(folder)
     try:
         meta = json.loads((folder / "meta.json").read_text())
+        if meta.get("kind") != "tsddr":
+            raise ValueError(f"its meta.json has kind {meta.get('kind')!r}, not 'tsddr'")
         config = TrainingConfig(**meta["config"])
         case = bundled_case(meta["case"])
         policy = ReachableTargetPolicy(case, hidden=config.hidden)
@@ -244,10 +263,16 @@ class Comparison:
     """(policy, (mean, low, high), training seconds or None)."""
     wait_and_see: float
     """The perfect-information bound's mean on the same paths."""
+    paths: int
+    """Out-of-sample inflow paths (SeedSequence child ``EVALUATION_STREAM`` of the training seed)."""
+    sddp: dict[str, Any] | None = None
+    """SDDP's own convergence record when it was trained here: iterations, cuts, the deterministic lower bound
+    and its simulated upper bound's mean and 95 % interval (on SDDP's own sample paths), converged."""
 
     def to_dict(self) -> dict[str, Any]:
         rows = {name: {"mean": m, "low": lo, "high": hi, "training_s": t} for name, (m, lo, hi), t in self.rows}
-        return {"policies": rows, "wait_and_see": self.wait_and_see}
+        return {"policies": rows, "wait_and_see": self.wait_and_see, "paths": self.paths, "sddp": self.sddp,
+                "evidence": "empirical (means and 95 % intervals over the shared paths)"}  # fmt: skip
 
 
 def compare_with_baselines(
@@ -262,11 +287,14 @@ def compare_with_baselines(
     inflows = sample_inflow_paths(case, config.horizon, paths, seed)
     rows = [("TS-DDR", simulate(case, as_target_policy(result.policy), inflows).mean_and_interval(),
              result.wall_time_s)]  # fmt: skip
+    record = None
     if sddp:
         solver = SDDP(case, SDDPConfig(horizon=config.horizon, seed=config.seed))
         trained = solver.train()
         rows.append(("SDDP", simulate(case, solver.policy(), inflows).mean_and_interval(), trained.wall_time_s))
+        record = {"iterations": trained.iterations, "cuts": trained.cuts, "lower_bound": trained.lower_bound,
+                  "upper_bound": list(trained.upper_bound), "converged": trained.converged}  # fmt: skip
     for name, policy in (("deterministic equivalent", deterministic_policy(case, config.horizon)),
                          ("myopic", myopic_targets(case))):  # fmt: skip
         rows.append((name, simulate(case, policy, inflows).mean_and_interval(), None))
-    return Comparison(tuple(rows), float(wait_and_see_costs(case, inflows).mean()))
+    return Comparison(tuple(rows), float(wait_and_see_costs(case, inflows).mean()), paths, record)

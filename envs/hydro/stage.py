@@ -181,6 +181,10 @@ class StageProblem:
         self._highs.addRow(float(intercept), highspy.kHighsInf, len(columns), columns, values)
         self.cuts += 1
 
+    def restart(self) -> None:
+        """Forget the basis the last solve ended in: the next solve starts cold, as on a fresh model."""
+        self._highs.clearSolver()
+
     def solve(self, v_in: np.ndarray, inflow: np.ndarray, target: np.ndarray | None = None) -> StageSolution:
         """Solve with start volumes ``v_in``, inflows ``inflow`` and end targets ``target`` (all per plant)."""
         case = self.case
