@@ -15,6 +15,8 @@ PACKAGES = [
     "agents",
     "reports",
     "analyses",
+    "training",
+    "diagnostics",
 ]  # folders; they import as rlcert.NAME
 BARE = set(PACKAGES) - {"rlcert"}
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-BARE = ["agents", "analyses", "audit", "envs", "attacks", "certify", "reports", "training"]
+BARE = ["agents", "analyses", "audit", "envs", "attacks", "certify", "diagnostics", "reports", "training"]
 
 
 def _readme_python_example() -> str:
