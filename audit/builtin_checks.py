@@ -11,6 +11,7 @@ from rlcert.analyses.action_certificates import (
 )
 from rlcert.analyses.constraints import ConstraintAnalysis, ConstraintConfig, certify_constraints
 from rlcert.analyses.evaluation import Evaluation, EvaluationConfig, evaluate_policy
+from rlcert.analyses.instability import InstabilityAnalysis, InstabilityConfig, analyze_instability
 from rlcert.analyses.lipschitz import LipschitzAnalysis, LipschitzConfig, lipschitz_bounds
 from rlcert.analyses.reward import RewardCertificateAnalysis, RewardCertificateConfig, certify_reward
 from rlcert.analyses.smoothed_actions import SmoothedActionsAnalysis, SmoothedActionsConfig, certify_smoothed_actions
@@ -243,5 +244,37 @@ register_check(
         applies=_reports_cost,
         headline=_constraints_headline,
         reading=_constraints_reading,
+    )
+)
+
+
+def _instability_reading(result: InstabilityAnalysis) -> str:
+    return (
+        "G_S is the perturbation direction that most often changes the policy's action across the visited states "
+        f"(found by a local search of radius {result.config.eps:g} at each state); its explained share says how "
+        "much of the unstable energy one direction holds. Each Λ says how much of that direction a shifted set "
+        "shares (1: the same, 0: orthogonal), and the oscillation how far it turns between consecutive windows of "
+        "an episode. All are empirical descriptions of where the decision boundary lies near the sampled states, "
+        "not bounds: a direction not found by the search may exist."
+    )
+
+
+def _instability_headline(result: InstabilityAnalysis) -> Finding:
+    """The shifted set that keeps least of the baseline's unstable direction (its smallest Λ)."""
+    quotients = [f for f in result.findings() if f.name.startswith("feature_correlation_quotient")]
+    return min(quotients, key=lambda f: f.value) if quotients else result.findings()[0]
+
+
+register_check(
+    CheckKind(
+        name="instability",
+        title="Decision-boundary instability (principal unstable directions and their shifts)",
+        config_class=InstabilityConfig,
+        run=lambda subject, config, rollout: analyze_instability(subject, None, config, rollout),
+        applies=_needs_module,
+        headline=_instability_headline,
+        reading=_instability_reading,
+        checkpoints=False,
+        default_config={"episodes": 2, "max_states": 200, "window": 20},
     )
 )

@@ -111,7 +111,8 @@ class PrincipalDirections:
     """The top-k eigenvectors of L(S) = Σ v vᵀ."""
 
     vectors: np.ndarray
-    """(k, d): unit rows, the first being G_S; each signed so that its largest-magnitude entry is positive."""
+    """(k, d): unit rows, the first being G_S; each signed so that its first largest-magnitude entry is positive.
+    Fewer than the k asked for when V's numerical rank is lower."""
     singular_values: np.ndarray
     """(k,): σ_i of V, so λ_i(L) = σ_i²."""
     explained: np.ndarray
@@ -141,7 +142,14 @@ def principal_directions(directions: np.ndarray, k: int = 1) -> PrincipalDirecti
         _, sigma, rows = svds(v, k=k, v0=np.ones(min(v.shape)) / np.sqrt(min(v.shape)), tol=1e-10)
         order = np.argsort(sigma)[::-1]
         sigma, rows = sigma[order], rows[order]
-    rows = rows * np.sign(rows[np.arange(len(rows)), np.abs(rows).argmax(1)])[:, None]
+    # Directions beyond the numerical rank span an arbitrary basis of the null space: they are dropped, so a
+    # rank-deficient V (the sign patterns of an l-inf search, say) reports fewer than k directions.
+    rank = max(1, int(np.sum(sigma > 1e-9 * sigma[0])))
+    sigma, rows = sigma[:rank], rows[:rank]
+    # Sign: the first entry of largest magnitude is positive. Magnitudes are compared to 6 significant digits, so
+    # that entries tied in exact arithmetic (an l-inf search gives ±eps everywhere) pick the same one every run.
+    magnitude = np.round(np.abs(rows) / np.abs(rows).max(1, keepdims=True), 6)
+    rows = rows * np.sign(rows[np.arange(len(rows)), magnitude.argmax(1)])[:, None]
     return PrincipalDirections(rows, sigma, sigma**2 / total)
 
 

@@ -16,6 +16,7 @@ __all__ = [
     "plot_stress_sweeps",
     "plot_learning_curve",
     "plot_constrained_training",
+    "plot_instability",
 ]
 
 
@@ -281,4 +282,57 @@ def plot_constrained_training(
     top.legend(fontsize=8)
     handles = [h for ax in (bottom, lambdas) for h in ax.get_legend_handles_labels()[0]]
     bottom.legend(handles, [h.get_label() for h in handles], fontsize=7)
+    return _save_figure(fig, path)
+
+
+def plot_instability(analysis, path: str | Path) -> Path:
+    """The instability diagnostic on one page: G_S as a heat-map per frame channel (image observations: with
+    the log magnitude of its 2-D spectrum beneath), Λ per shifted set, and the angle between consecutive windows'
+    G along each baseline episode (all empirical)."""
+    plt = _pyplot()
+    shape = tuple(analysis.shape)
+    g = analysis.principal.principal
+    image = len(shape) == 3 and shape[-1] > 8  # (C, H, W) frames; (stack, features) vectors are one heat-map
+    channels = shape[0] if image else 1
+    rows = 4 if image else 3
+    fig = plt.figure(figsize=(max(6.4, 2.2 * channels), 2.6 * rows), dpi=110)
+    grid = fig.add_gridspec(rows, channels)
+    limit = float(np.abs(g).max()) or 1.0
+    if image:
+        spectrum = analysis.spectrum()
+        for c in range(channels):
+            ax = fig.add_subplot(grid[0, c])
+            ax.imshow(g.reshape(shape)[c], cmap="RdBu_r", vmin=-limit, vmax=limit)
+            ax.set_title(f"G_S, frame {c + 1} of {channels}", fontsize=8)
+            ax.axis("off")
+            ax = fig.add_subplot(grid[1, c])
+            ax.imshow(np.log1p(spectrum[c]), cmap="magma")
+            ax.set_title("log |FFT2(G_S)|", fontsize=8)
+            ax.axis("off")
+    else:
+        ax = fig.add_subplot(grid[0, :])
+        matrix = g.reshape(shape if len(shape) == 2 else (1, -1))
+        shown = ax.imshow(matrix, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
+        ax.set_xlabel("observation feature")
+        ax.set_ylabel("stacked step" if len(shape) == 2 else "")
+        ax.set_title(f"G_S ({analysis.principal.explained[0]:.0%} of the unstable energy)", fontsize=9)
+        fig.colorbar(shown, ax=ax, fraction=0.03)
+    ax = fig.add_subplot(grid[rows - 2, :])
+    names = [s.name for s in analysis.shifted]
+    ax.barh(range(len(names)), [s.quotient for s in analysis.shifted], color="tab:blue")
+    ax.set_yticks(range(len(names)), names, fontsize=7)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("Feature Correlation Quotient Λ against the baseline (1: same unstable direction)")
+    ax.grid(alpha=0.3, axis="x")
+    ax = fig.add_subplot(grid[rows - 1, :])
+    for i, angles in enumerate(analysis.oscillation):
+        ax.plot(np.arange(1, len(angles) + 1), angles, ".-", alpha=0.7, label=f"episode {i + 1}" if i < 5 else None)
+    ax.set_ylim(0, 90)
+    ax.set_xlabel(f"window ({analysis.config.window} states each)")
+    ax.set_ylabel("angle to previous G (°)")
+    ax.grid(alpha=0.3)
+    if analysis.oscillation:
+        ax.legend(fontsize=7)
+    fig.suptitle("\n".join(textwrap.wrap(f"instability (empirical): {analysis.label()}", 90)), fontsize=9)
+    fig.tight_layout()
     return _save_figure(fig, path)

@@ -23,6 +23,7 @@ from rlcert.certify_commands import (
 from rlcert.config import OneLineErrorParser, add_dataclass_arguments, argparse_help, dataclass_from_args, narrow
 from rlcert.constraints_command import CertifyConstraintsConfig, certify_constraints_command
 from rlcert.envs.options import RolloutOptions
+from rlcert.instability_command import InstabilityCommandConfig, instability_command
 from rlcert.reports.errors import InvalidValueError, RlcertError, RlcertWarning
 from rlcert.reports.validation import check_count, check_output_path
 from rlcert.stress_command import StressConfig, stress_command
@@ -279,6 +280,7 @@ COMMANDS = (
     Command(("certify", "actions"), CertifyActionsConfig, certify_actions_command),
     Command(("certify", "constraints"), CertifyConstraintsConfig, certify_constraints_command),
     Command(("stress",), StressConfig, stress_command),
+    Command(("instability",), InstabilityCommandConfig, instability_command),
     Command(("probes",), None, _probes, "list every probe with its parameters and their valid values"),
     Command(("train", "tsddr"), TrainTsddrConfig, train_tsddr_command),
     Command(("train", "ppo-lagrangian"), TrainPpoLagrangianConfig, train_ppo_lagrangian_command),

@@ -67,6 +67,13 @@ COMMANDS: dict[tuple[str, ...], tuple[list[str], dict[str, list[str]]]] = {
         {**ROLLOUT, "--episodes": POSITIVE_INT, "--limit": ["-1", "nan", "x"], "--alpha": OPEN_PROBABILITY,
          "--attack-eps": NONNEGATIVE_FLOAT, "--critic-episodes": POSITIVE_INT, "--policy": POLICY, "--env": ENV},
     ),
+    ("instability",): (
+        ["--episodes", "1", "--max-states", "20", "--window", "5", "--shifts", "clean", "--no-progress"],
+        {**ROLLOUT, "--episodes": POSITIVE_INT, "--eps": POSITIVE_FLOAT, "--norm": ["1", "l1"],
+         "--steps": POSITIVE_INT, "--components": POSITIVE_INT, "--max-states": NONNEGATIVE_INT,
+         "--window": ["1", "0", "x"], "--shifts": ["fgsm", "blur", "stori"], "--attack-eps": POSITIVE_FLOAT,
+         "--blur-sigma": POSITIVE_FLOAT, "--policy": POLICY, "--env": ENV},
+    ),
     ("train", "tsddr"): (
         ["--case", "tiny", "--horizon", "2", "--iterations", "1", "--batch", "2", "--evaluation-paths", "2"],
         {"--case": ["chile"], "--horizon": POSITIVE_INT, "--iterations": POSITIVE_INT, "--batch": POSITIVE_INT,
