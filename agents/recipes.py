@@ -66,6 +66,12 @@ class ZooRecipe:
     """For a noise-trained agent, its plain twin (its σ = 0 score must stay within 25 % of the twin's)."""
     init_from: str | None = None
     """Zoo agent whose weights start the training (a warm start; a PPO's value head starts fresh)."""
+    adversarial_eps: float = 0.0
+    """PGD adversarial training (Madry et al. 2018; for DQN/PPO agents Zhang et al. 2020, §6): every observation
+    the agent trains on has its newest frame moved by untargeted l-inf PGD of this radius against the current
+    policy's greedy action (0 = plain). The final evaluation also records the score under that attack."""
+    adversarial_steps: int = 3
+    """PGD steps of each training perturbation (the evaluation attack uses 10)."""
     evaluation_actions: str = "greedy"
     """How selection and the recorded score pick actions: ``greedy`` (the argmax, what certificates reason
     about) or ``sampled`` (a PPO policy's own action distribution, seeded; the protocol rl-baselines3-zoo
@@ -87,6 +93,13 @@ class ZooRecipe:
             raise InvalidValueError(
                 f"evaluation_actions must be 'greedy' or 'sampled', got {self.evaluation_actions!r}"
             )
+        if self.adversarial_eps < 0 or self.adversarial_steps < 1:
+            raise InvalidValueError(
+                f"adversarial_eps must be >= 0 and adversarial_steps >= 1, got {self.adversarial_eps}, "
+                f"{self.adversarial_steps}"
+            )
+        if self.adversarial_eps > 0 and self.noise_sigma > 0:
+            raise InvalidValueError("a recipe trains under noise or under PGD, not both")
         if self.evaluation_actions == "sampled" and self.algorithm != "ppo":
             raise InvalidValueError("evaluation_actions='sampled' needs a PPO agent (a DQN has no action distribution)")
 
@@ -178,6 +191,8 @@ def _atari(name: str, env: str, timesteps: int, min_score: float, sigma: float =
     """An Atari recipe with the shared settings of its algorithm, ``changed`` overriding some of them."""
     game = env.split("-")[0].capitalize()
     noise = f", {_noise_note(sigma)}" if sigma else ""
+    if extra.get("adversarial_eps"):
+        noise += f", PGD adversarial training (l-inf eps {extra['adversarial_eps'] * 255:g}/255 on each new frame)"
     hyperparameters, n_envs = (_ATARI_PPO, 8) if algorithm == "ppo" else (_ATARI_DQN, 1)
     hyperparameters = hyperparameters | (changed or {})
     return ZooRecipe(
@@ -239,6 +254,12 @@ _ALL += [
     # starts at 0.1 and reaches 0.01 as the first buffer fills (a fifth of the 500k steps).
     _atari("freeway-dqn-sigma0.1", "freeway", 500_000, 25, 0.1, "dqn", also_evaluate=("freeway-250",),
            twin="freeway-dqn", init_from="freeway-dqn",
+           changed={"exploration_initial_eps": 0.1, "exploration_fraction": 0.2}),
+    # The robust twin of the instability comparison (Korkmaz 2024 compares vanilla DDQN with SA-DDQN): PGD
+    # adversarial training at one grey level (eps = 1/255, SA-DQN's Atari radius), 3 steps a frame, warm-started
+    # from freeway-dqn with the sigma twin's exploration. Trained on CPU in segments across sessions.
+    _atari("freeway-dqn-pgd", "freeway", 500_000, 25, algorithm="dqn", also_evaluate=("freeway-250",),
+           twin="freeway-dqn", init_from="freeway-dqn", adversarial_eps=1 / 255,
            changed={"exploration_initial_eps": 0.1, "exploration_fraction": 0.2}),
 ]  # fmt: skip
 RECIPES: dict[str, ZooRecipe] = {r.name: r for r in _ALL}

@@ -22,7 +22,7 @@ from stable_baselines3.common.atari_wrappers import ClipRewardEnv, EpisodicLifeE
 from stable_baselines3.common.buffers import NStepReplayBuffer, ReplayBuffer
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
-from stable_baselines3.common.vec_env import VecEnv
+from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 from torch import nn
 
 from rlcert.agents.policies import TorchModulePolicy
@@ -95,20 +95,70 @@ def _raw_wrappers(recipe: ZooRecipe, atari: bool):
     return wrap
 
 
-def training_env(recipe: ZooRecipe, seed: int, processes: bool = False) -> VecEnv:
+class AdversarialObservations(VecEnvWrapper):
+    """PGD adversarial training's observations: the newest frame of every observation the training envs return
+    moved by untargeted l-inf PGD (``rlcert.attacks.pgd.pgd_linf``) against the greedy action of ``scores``, the
+    model being trained (set once the model exists). Terminal observations in ``infos`` stay clean: they only
+    bootstrap values at time limits."""
+
+    def __init__(self, venv: VecEnv, eps: float, steps: int, box: tuple[float, float] | None):
+        super().__init__(venv)
+        self.eps, self.steps, self.box = eps, steps, box
+        self.scores: Any = None
+
+    def _perturb(self, obs: np.ndarray) -> np.ndarray:
+        if self.scores is None:
+            raise RuntimeError("AdversarialObservations has no model to attack yet")  # a bug, not a user error
+        from rlcert.attacks.pgd import pgd_linf
+
+        x = torch.as_tensor(obs, dtype=torch.float32)
+        if x.dim() < 3:  # vector observations: the whole observation
+            return pgd_linf(self.scores, x, self.eps, self.steps, self.box).numpy()
+        history = x[:, :-1]
+        newest = pgd_linf(self.scores, x[:, -1], self.eps, self.steps, self.box,
+                          lambda frame: torch.cat([history, frame.unsqueeze(1)], dim=1))  # fmt: skip
+        return torch.cat([history, newest.unsqueeze(1)], dim=1).numpy()
+
+    def reset(self) -> np.ndarray:
+        return self._perturb(self.venv.reset())
+
+    def step_wait(self):
+        obs, rewards, dones, infos = self.venv.step_wait()
+        return self._perturb(obs), rewards, dones, infos
+
+
+def model_scores(model) -> Any:
+    """The differentiable scores an SB3 DQN or PPO model acts greedily on: Q-values or the action logits."""
+    if hasattr(model, "q_net"):
+        return model.q_net
+
+    def logits(obs: torch.Tensor) -> torch.Tensor:
+        return model.policy.get_distribution(obs).distribution.logits
+
+    return logits
+
+
+def training_env(recipe: ZooRecipe, seed: int, processes: bool = False, model=None) -> VecEnv:
     """``recipe.n_envs`` training copies of the recipe's env (noise and training conventions below the stack).
 
     ``processes`` steps each copy in its own process (SB3's SubprocVecEnv): the envs then step in
     parallel while the learner waits, which pays only with spare cores (on 2 cores Atari PPO ran 17 %
-    slower than in-process). The copies and their seeds are the same either way.
+    slower than in-process). The copies and their seeds are the same either way. An adversarially trained
+    recipe's envs attack ``model`` (set it later, as ``vec_env.scores = model_scores(model)``, when the model is
+    built on these envs).
     """
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
     atari = resolve_env_spec(recipe.env).atari
     wrap = _raw_wrappers(recipe, atari)
     vec_env_cls = SubprocVecEnv if processes and recipe.n_envs > 1 else DummyVecEnv
-    return make_vec_env(lambda: make_env(recipe.env, wrap_raw=wrap), n_envs=recipe.n_envs, seed=seed,
-                        vec_env_cls=vec_env_cls)  # fmt: skip
+    vec_env = make_vec_env(lambda: make_env(recipe.env, wrap_raw=wrap), n_envs=recipe.n_envs, seed=seed,
+                           vec_env_cls=vec_env_cls)  # fmt: skip
+    if recipe.adversarial_eps > 0:
+        vec_env = AdversarialObservations(vec_env, recipe.adversarial_eps, recipe.adversarial_steps,
+                                          (0.0, 1.0) if atari else None)  # fmt: skip
+        vec_env.scores = None if model is None else model_scores(model)
+    return vec_env
 
 
 class HalfPrecisionReplayBuffer(ReplayBuffer):

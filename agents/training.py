@@ -220,6 +220,7 @@ def train_zoo_agent(
         from stable_baselines3.common.callbacks import BaseCallback
 
         from rlcert.agents.sb3_setup import (
+            model_scores,
             replay_buffer_class,
             sb3_policy_kwargs,
             sequential_policy,
@@ -249,6 +250,8 @@ def train_zoo_agent(
     model = algorithm(policy_name, vec_env, seed=recipe.seed, verbose=0, policy_kwargs=policy_kwargs, **hyper)
     if recipe.network == "atari-cnn":
         use_channels_last(model)
+    if recipe.adversarial_eps > 0:
+        vec_env.scores = model_scores(model)
     dqn = recipe.algorithm == "dqn"
     state: dict[str, Any] = {"finalists": [], "curve": [], "train_seconds": 0.0, "budgets": [], "refill_until": None}
     warm_start = _warm_start(model, recipe) if recipe.init_from else None
@@ -355,7 +358,7 @@ def train_zoo_agent(
         while model.num_timesteps < until:
             end = min((model.num_timesteps // checkpoint_every + 1) * checkpoint_every, recipe.timesteps)
             if vec_env is None:  # its seed only seeds the envs' own action spaces, which training never samples
-                vec_env = training_env(recipe, seed=recipe.seed, processes=env_processes)
+                vec_env = training_env(recipe, seed=recipe.seed, processes=env_processes, model=model)
             begin_segment(model, vec_env, recipe)
             steps = end - model.num_timesteps
             model.learn(total_timesteps=steps, callback=SelectAndRecord(), reset_num_timesteps=False)
@@ -414,6 +417,14 @@ def _finalize(model, recipe: ZooRecipe, state: dict[str, Any], out_dir: Path, ru
         greedy = run(policy, recipe.env, final_episodes, seed=0)
         evaluation["greedy"] = {"mean_return": greedy.mean_return, "stderr_return": greedy.stderr_return,
                                 "cut_episodes": greedy.cut_episodes}  # fmt: skip
+    if recipe.adversarial_eps > 0:  # the score under the attack it was trained against (10 PGD steps, not 3)
+        from rlcert.attacks.pgd import FramePGD
+
+        box = (0.0, 1.0) if resolve_env_spec(recipe.env).atari else None
+        attack = FramePGD(recipe.adversarial_eps, steps=10, box=box)
+        attacked = run(policy, recipe.env, final_episodes, seed=0, actions=recipe.evaluation_actions, attack=attack)
+        evaluation["attacked"] = {"attack": repr(attack), "mean_return": attacked.mean_return,
+                                  "stderr_return": attacked.stderr_return, "episodes": final_episodes}  # fmt: skip
     for spec in recipe.also_evaluate:
         extra = run(policy, spec, final_episodes, seed=0, actions=recipe.evaluation_actions)
         evaluation.setdefault("other_envs", {})[spec] = {
@@ -442,6 +453,8 @@ def _finalize(model, recipe: ZooRecipe, state: dict[str, Any], out_dir: Path, ru
             "selected_at_timesteps": chosen["timesteps"],
             "finalists": reevaluated,
             "noise_sigma": recipe.noise_sigma,
+            "adversarial_eps": recipe.adversarial_eps,
+            "adversarial_steps": recipe.adversarial_steps if recipe.adversarial_eps > 0 else None,
             "network": recipe.network,
             "net_arch": list(recipe.net_arch),
             "n_envs": recipe.n_envs,

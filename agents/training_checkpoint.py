@@ -68,6 +68,8 @@ def recipe_fingerprint(recipe: ZooRecipe) -> str:
     new total from where it stands)."""
     fields = (recipe.name, recipe.env, recipe.algorithm, recipe.hyperparameters, recipe.net_arch,
               recipe.n_envs, recipe.noise_sigma, recipe.seed, recipe.network, recipe.init_from)  # fmt: skip
+    if recipe.adversarial_eps > 0:  # appended only when set, so plain recipes keep their checkpoints' fingerprints
+        fields += (recipe.adversarial_eps, recipe.adversarial_steps)
     return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

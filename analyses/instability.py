@@ -25,7 +25,6 @@ from typing import Any
 import numpy as np
 
 from rlcert.analyses.subject import Subject, resolve_subject
-from rlcert.analyses.visited_states import evenly_spaced
 from rlcert.attacks.base import Policy
 from rlcert.diagnostics.instability import (
     PrincipalDirections,
@@ -36,7 +35,7 @@ from rlcert.diagnostics.instability import (
     unstable_directions,
 )
 from rlcert.envs.options import RolloutOptions
-from rlcert.envs.rollout import run, stack_frames
+from rlcert.envs.rollout import run
 from rlcert.envs.seeding import child_seed
 from rlcert.reports.errors import InvalidValueError
 from rlcert.reports.findings import Finding
@@ -193,13 +192,29 @@ class InstabilityAnalysis:
                 if self.principal.principal.size <= 1000 else None}  # fmt: skip
 
 
-def _episodes_states(subject: Subject, episodes: int, seed: int, rollout: RolloutOptions, probe=None) -> list:
-    """The policy observations of each of ``episodes`` clean greedy episodes."""
+def _episode_frames(subject: Subject, episodes: int, seed: int, rollout: RolloutOptions, probe=None) -> list:
+    """The raw frames of each of ``episodes`` clean greedy episodes (stacked only where needed: ten Pong
+    episodes are 21k states, 5.4 GB as stacked float32 observations but 0.6 GB as frames)."""
     options = rollout.run_options() | {"seed": seed}
     if probe is not None:
         options["probe"] = probe
     recorded = run(subject.policy, subject.env, episodes, record_steps=True, **options)
-    return [stack_frames(record.frames, subject.env.frame_stack) for record in recorded.records]
+    return [record.frames for record in recorded.records]
+
+
+def _stacked_at(frames: np.ndarray, indices: np.ndarray, stack: int) -> np.ndarray:
+    """The policy observations at steps ``indices`` of one episode's frames, stacked as the engine stacks them
+    (before there are ``stack`` frames, the first one fills the stack)."""
+    if stack == 1:
+        return frames[indices]
+    rows = np.clip(np.asarray(indices)[:, None] + np.arange(1 - stack, 1)[None, :], 0, None)
+    return frames[rows]
+
+
+def _subsampled_states(frames: list, stack: int, max_states: int) -> np.ndarray:
+    """At most ``max_states`` policy observations of the episodes, evenly spaced over them (0: all)."""
+    keep = _kept_per_episode([len(f) for f in frames], max_states)
+    return np.concatenate([_stacked_at(f, kept, stack) for f, kept in zip(frames, keep)])
 
 
 def _kept_per_episode(lengths: list[int], max_states: int) -> list[np.ndarray]:
@@ -210,11 +225,11 @@ def _kept_per_episode(lengths: list[int], max_states: int) -> list[np.ndarray]:
     return [chosen[(chosen >= lo) & (chosen < hi)].astype(int) - lo for lo, hi in zip(offsets[:-1], offsets[1:])]
 
 
-def _compare(name: str, states: np.ndarray, baseline: np.ndarray, config: InstabilityConfig, policy,
+def _compare(name: str, states: np.ndarray, baseline: np.ndarray, top: float, config: InstabilityConfig, policy,
              detail: dict[str, float] | None = None) -> ShiftedSet:  # fmt: skip
     found = unstable_directions(policy, states, config.eps, config.norm, config.steps)
     principal = principal_directions(found.directions, config.components)
-    quotient = feature_correlation_quotient(baseline, principal.principal)
+    quotient = feature_correlation_quotient(baseline, principal.principal, top)
     return ShiftedSet(name, len(states), principal, quotient, detail or {})
 
 
@@ -246,12 +261,14 @@ def analyze_instability(
     if rollout.checkpoint_dir is not None:
         raise InvalidValueError("checkpoint_dir does not apply to the instability analysis (it keeps per-step records)")
     box = (0.0, 1.0) if subject.env.atari else None
-    episodes = _episodes_states(subject, config.episodes, rollout.seed, rollout)
+    stack = subject.env.frame_stack
+    episodes = _episode_frames(subject, config.episodes, rollout.seed, rollout)
     # The baseline's evenly spaced subset, as indices into each episode: an Atari episode's directions are
     # 28,224 floats a state, so only the kept ones outlive their episode.
-    keep = _kept_per_episode([len(states) for states in episodes], config.max_states)
+    keep = _kept_per_episode([len(frames) for frames in episodes], config.max_states)
     baseline_parts, state_parts, gradient_norms, flipped, oscillation = [], [], [], [], []
-    for states, kept in zip(episodes, keep):
+    for frames, kept in zip(episodes, keep):
+        states = _stacked_at(frames, np.arange(len(frames)), stack)
         found = unstable_directions(subject.policy, states, config.eps, config.norm, config.steps)
         if len(states) >= 2 * config.window:
             oscillation.append(sliding_directions(found.directions, config.window)[1])
@@ -259,36 +276,39 @@ def analyze_instability(
         state_parts.append(states[kept])
         gradient_norms.append(found.gradient_norms)
         flipped.append(found.flipped)
-    shape = tuple(episodes[0].shape[1:])
+        del states, found
+    shape = tuple(state_parts[0].shape[1:])
     del episodes
     baseline, states = np.concatenate(baseline_parts), np.concatenate(state_parts)
     principal = principal_directions(baseline, config.components)
+    top = float(principal.singular_values[0])
     shifted = []
     for name in names:
         if name == "clean":
-            other = _episodes_states(subject, config.episodes, child_seed(rollout.seed, CLEAN_SUB_RUN), rollout)
-            shifted.append(_compare("clean", evenly_spaced(np.concatenate(other), config.max_states), baseline,
+            other = _episode_frames(subject, config.episodes, child_seed(rollout.seed, CLEAN_SUB_RUN), rollout)
+            shifted.append(_compare("clean", _subsampled_states(other, stack, config.max_states), baseline, top,
                                     config, subject.policy))  # fmt: skip
         elif name == "pgd":
             moved = pgd_shift(subject.policy, states, config.attack_eps, box=box)
-            shifted.append(_compare("pgd", moved, baseline, config, subject.policy, {"attack_eps": config.attack_eps}))
+            detail = {"attack_eps": config.attack_eps}
+            shifted.append(_compare("pgd", moved, baseline, top, config, subject.policy, detail))
         elif name == "cw":
             moved, sizes = minimal_shift(subject.policy, states, box=box)
             reached = np.isfinite(sizes)
             detail = {"cw_flipped_share": float(reached.mean()),
                       "cw_median_l2": float(np.median(sizes[reached])) if reached.any() else float("nan")}  # fmt: skip
-            shifted.append(_compare("cw", moved, baseline, config, subject.policy, detail))
+            shifted.append(_compare("cw", moved, baseline, top, config, subject.policy, detail))
         elif name == "blur":
-            shifted.append(_compare("blur", blur_shift(states, config.blur_sigma), baseline, config, subject.policy,
-                                    {"blur_sigma": config.blur_sigma}))  # fmt: skip
+            shifted.append(_compare("blur", blur_shift(states, config.blur_sigma), baseline, top, config,
+                                    subject.policy, {"blur_sigma": config.blur_sigma}))  # fmt: skip
         else:  # stori: episodes under every STORI profile of the game
             from rlcert.envs.stori import stori_profiles
 
-            for index, (label, stack) in enumerate(stori_profiles(subject.env.gym_id)):
+            for index, (label, probes) in enumerate(stori_profiles(subject.env.gym_id)):
                 seed = child_seed(rollout.seed, STORI_SUB_RUN, index)
-                visited = _episodes_states(subject, config.episodes, seed, rollout, probe=stack)
-                shifted.append(_compare(f"stori: {label}", evenly_spaced(np.concatenate(visited), config.max_states),
-                                        baseline, config, subject.policy))  # fmt: skip
+                visited = _episode_frames(subject, config.episodes, seed, rollout, probe=probes)
+                shifted.append(_compare(f"stori: {label}", _subsampled_states(visited, stack, config.max_states),
+                                        baseline, top, config, subject.policy))  # fmt: skip
     return InstabilityAnalysis(
         subject,
         config,

@@ -2,6 +2,7 @@
 
 from rlcert.attacks.base import Attack, AttackState, Defense, Policy, Probe, ThreatModel, TorchPolicy
 from rlcert.attacks.cost_critic import CostCritic, CostCriticAttack
+from rlcert.attacks.pgd import FramePGD, pgd_linf
 from rlcert.attacks.smoothed_pgd import BudgetedSmoothedPGD
 from rlcert.attacks.smoothing import GaussianSmoothing
 
@@ -17,4 +18,6 @@ __all__ = [
     "BudgetedSmoothedPGD",
     "CostCritic",
     "CostCriticAttack",
+    "FramePGD",
+    "pgd_linf",
 ]

@@ -153,11 +153,14 @@ def principal_directions(directions: np.ndarray, k: int = 1) -> PrincipalDirecti
     return PrincipalDirections(rows, sigma, sigma**2 / total)
 
 
-def feature_correlation_quotient(baseline: np.ndarray, shifted_principal: np.ndarray) -> float:
-    """Λ(S_Ψ, S) = ‖V_S g‖² / σ_1(V_S)² for the shifted set's unit principal direction g (module docstring)."""
+def feature_correlation_quotient(
+    baseline: np.ndarray, shifted_principal: np.ndarray, top: float | None = None
+) -> float:
+    """Λ(S_Ψ, S) = ‖V_S g‖² / σ_1(V_S)² for the shifted set's unit principal direction g (module docstring);
+    ``top`` is σ_1(V_S) when already known (several shifts against one baseline)."""
     v = np.asarray(baseline, dtype=np.float64)
     g = np.asarray(shifted_principal, dtype=np.float64).ravel()
-    top = principal_directions(v, 1).singular_values[0]
+    top = principal_directions(v, 1).singular_values[0] if top is None else top
     return float(min(1.0, np.sum((v @ g) ** 2) / top**2))
 
 

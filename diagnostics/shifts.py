@@ -5,7 +5,7 @@ These make *shifted state sets* for the Feature Correlation Quotient, not attack
 of policy observations and returns the shifted batch.
 
 * :func:`pgd_shift` — untargeted projected gradient ascent on the cross-entropy against the greedy action inside
-  an ℓ∞ ball of radius ε (Madry et al. 2018, §2.1).
+  an ℓ∞ ball of radius ε (``rlcert.attacks.pgd.pgd_linf``; Madry et al. 2018, §2.1), on the whole observation.
 * :func:`minimal_shift` — the C&W ℓ2 attack (Carlini & Wagner 2017, §V): minimise ‖δ‖² + c · max(f_y − max_{j≠y}
   f_j + κ, 0) with Adam for a few values of c, keeping the smallest δ that flips the greedy action y (a state no
   tried c flips keeps δ = 0). Compact: a fixed c schedule instead of their binary search, no tanh box change of
@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from rlcert.attacks.base import TorchPolicy
+from rlcert.attacks.pgd import pgd_linf
 from rlcert.reports.errors import InvalidValueError
 from rlcert.reports.validation import check_count, check_finite
 
@@ -40,19 +41,7 @@ def pgd_shift(
     """``states`` moved by untargeted ℓ∞ PGD of radius ``eps`` (clipped to ``box``, e.g. (0, 1) for pixels)."""
     check_finite("attack_eps", eps, 0, strict=True)
     check_count("steps", steps)
-    out = []
-    for s in _batches(states, batch):
-        with torch.no_grad():
-            greedy = policy.scores(s).argmax(1)
-        delta = torch.zeros_like(s)
-        for _ in range(steps):
-            delta.requires_grad_(True)
-            loss = torch.nn.functional.cross_entropy(policy.scores(_clip(s + delta, box)), greedy, reduction="sum")
-            (gradient,) = torch.autograd.grad(loss, delta)
-            with torch.no_grad():
-                delta = (delta + 2.5 * eps / steps * gradient.sign()).clamp(-eps, eps)
-        out.append(_clip(s + delta, box).detach().numpy())
-    return np.concatenate(out)
+    return np.concatenate([pgd_linf(policy.scores, s, eps, steps, box).numpy() for s in _batches(states, batch)])
 
 
 def minimal_shift(

@@ -66,3 +66,13 @@ def test_the_audit_runs_the_instability_check(tmp_path):
     document = run_audit(AuditSuite(("zoo:cartpole5-dqn",), (check,), QUIET, None, source="t"), tmp_path / "a")
     (record,) = document.checks
     assert record.verdict == "info" and record.headline.name == "feature_correlation_quotient@shift=clean"
+
+
+def test_observations_stacked_at_chosen_steps_are_the_engines():
+    from rlcert.analyses.instability import _stacked_at
+    from rlcert.envs.rollout import stack_frames
+
+    frames = np.random.default_rng(0).normal(size=(9, 3, 2)).astype(np.float32)
+    chosen = np.array([0, 1, 4, 8])
+    assert np.array_equal(_stacked_at(frames, chosen, 4), stack_frames(frames, 4)[chosen])
+    assert np.array_equal(_stacked_at(frames, chosen, 1), frames[chosen])

@@ -2,6 +2,7 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -303,3 +304,24 @@ def test_ctrl_c_before_the_first_checkpoint_says_nothing_is_saved(tmp_path, monk
     with pytest.raises(training.TrainingInterrupted, match="before the first checkpoint: nothing is saved") as stop:
         train_zoo_agent(tiny, tmp_path, verbose=False, run_dir=tmp_path / "run")
     assert stop.value.checkpoint is None and isinstance(stop.value, KeyboardInterrupt)
+
+
+@pytest.mark.parametrize("algorithm", ["ppo", "dqn"])
+def test_an_adversarially_trained_run_trains_on_attacked_frames_and_records_its_attacked_score(tmp_path, algorithm):
+    from rlcert.agents.sb3_setup import AdversarialObservations, training_env
+
+    hyper = {"learning_starts": 50} if algorithm == "dqn" else {"n_steps": 64, "batch_size": 64}
+    recipe = ZooRecipe("adv", "cartpole5?max_steps=30", algorithm, 128, hyper, (8,), eval_every=128, min_score=0,
+                       adversarial_eps=0.05, n_envs=2 if algorithm == "ppo" else 1)  # fmt: skip
+    meta = train_zoo_agent(recipe, tmp_path, final_episodes=4, verbose=False, run_dir=tmp_path / "run")
+    attacked = meta["evaluation"]["attacked"]
+    assert attacked["episodes"] == 4 and "FramePGD(eps=0.05, steps=10" in attacked["attack"]
+    assert meta["training"]["adversarial_eps"] == 0.05 and meta["training"]["adversarial_steps"] == 3
+    # The training envs hand the agent observations whose newest frame alone moved, by at most eps.
+    env = training_env(recipe, seed=0)
+    assert isinstance(env, AdversarialObservations)
+    env.scores = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(20, 2))
+    clean = env.venv.reset()
+    moved = env._perturb(clean)
+    assert np.array_equal(moved[:, :-1], clean[:, :-1]) and np.abs(moved[:, -1] - clean[:, -1]).max() <= 0.05 + 1e-6
+    env.close()
