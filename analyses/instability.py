@@ -115,7 +115,7 @@ class ShiftedSet:
     principal: PrincipalDirections
     quotient: float
     """Λ(S_Ψ, S) against the baseline, in [0, 1]."""
-    detail: dict[str, float]
+    detail: dict[str, float | None]
     """What else describes the shift (e.g. the C&W attack's median ‖δ‖₂ and the share of states it flipped)."""
 
 
@@ -260,6 +260,11 @@ def analyze_instability(
         )
     if rollout.checkpoint_dir is not None:
         raise InvalidValueError("checkpoint_dir does not apply to the instability analysis (it keeps per-step records)")
+    if rollout.probe is not None and "stori" in names:
+        raise InvalidValueError(
+            "--probe does not combine with the stori shift: each STORI profile runs as its own probe stack "
+            "(leave stori out of --shifts, or the probe out)"
+        )
     box = (0.0, 1.0) if subject.env.atari else None
     stack = subject.env.frame_stack
     episodes = _episode_frames(subject, config.episodes, rollout.seed, rollout)
@@ -296,7 +301,7 @@ def analyze_instability(
             moved, sizes = minimal_shift(subject.policy, states, box=box)
             reached = np.isfinite(sizes)
             detail = {"cw_flipped_share": float(reached.mean()),
-                      "cw_median_l2": float(np.median(sizes[reached])) if reached.any() else float("nan")}  # fmt: skip
+                      "cw_median_l2": float(np.median(sizes[reached])) if reached.any() else None}  # fmt: skip
             shifted.append(_compare("cw", moved, baseline, top, config, subject.policy, detail))
         elif name == "blur":
             shifted.append(_compare("blur", blur_shift(states, config.blur_sigma), baseline, top, config,

@@ -44,6 +44,9 @@ def test_options_that_cannot_apply_or_make_no_sense_are_refused_before_any_episo
         InstabilityConfig(window=1)
     with pytest.raises(InvalidValueError, match="checkpoint_dir does not apply"):
         analyze_instability("zoo:cartpole5-dqn", config=SMALL, rollout=RolloutOptions(checkpoint_dir="x"))
+    with pytest.raises(InvalidValueError, match="--probe does not combine with the stori shift"):
+        sticky = RolloutOptions(probe="StickyActions:p=0.1", progress=False)
+        analyze_instability("zoo:pong-ppo", config=InstabilityConfig(shifts="stori"), rollout=sticky)
 
 
 def test_rlcert_instability_writes_a_report_and_its_plot(tmp_path, capsys):
