@@ -412,6 +412,13 @@ def _finalize(model, recipe: ZooRecipe, state: dict[str, Any], out_dir: Path, ru
             print(f"  {recipe.name}: finalist at {finalist['timesteps']} steps scores {_selection_score(again):.2f}")
     chosen = finalists[int(np.argmax([f["reevaluation_score"] for f in reevaluated]))] if reevaluated else finalists[0]
     load(chosen["policy"])
+    if warm_start is not None and policy.fingerprint == warm_start["weights_fingerprint"]:
+        # A warm start fills its buffer before any gradient step, and a run that only got worse afterwards would
+        # otherwise ship its starting agent, unchanged, under a new name (freeway-dqn-pgd's first run did).
+        raise OperationError(
+            f"{recipe.name}: its best snapshot (at {chosen['timesteps']} steps) is the starting agent "
+            f"{recipe.init_from} unchanged: no training step improved on it, so nothing is written"
+        )
     evaluation = evaluate_for_zoo(policy, recipe, final_episodes, seed=0)
     if recipe.evaluation_actions != "greedy":  # the greedy score too: certificates reason about greedy actions
         greedy = run(policy, recipe.env, final_episodes, seed=0)

@@ -175,7 +175,7 @@ def _zoo_list() -> int:
     for entry in entries:
         if entry.kind == "tsddr":
             case = f"hydro case {entry.meta['case']}, {entry.meta['config']['horizon']} stages"
-            table.add_row(entry.name, case, "TS-DDR", "0", _decision_rule_score(entry.meta), "", "", "")
+            table.add_row(entry.name, case, "TS-DDR", "-", _decision_rule_score(entry.meta), "", "", "")
             continue
         ev = entry.evaluation
         smoothed = ev.get("smoothed")

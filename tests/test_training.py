@@ -118,9 +118,18 @@ def test_finalists_are_evaluated_again_and_the_best_of_them_is_picked(tmp_path):
 
 
 def test_a_warm_started_run_begins_from_its_zoo_agent_and_says_so(tmp_path):
-    # Learning rate 0: the shipped weights must be exactly the zoo agent's, which then still balances.
-    warm = ZooRecipe("warm", "CartPole-v1?max_steps=100", "ppo", 64, {"n_steps": 32, "batch_size": 32,
-                     "learning_rate": 0.0}, (64, 64), n_envs=2, eval_every=64, eval_episodes=2, final_episodes=4,
+    # Learning rate 0: the best snapshot is exactly the zoo agent, so the run refuses to ship it under a new name
+    # (the message proves the warm start loaded those very weights).
+    frozen = ZooRecipe("warm", "CartPole-v1?max_steps=100", "ppo", 64, {"n_steps": 32, "batch_size": 32,
+                       "learning_rate": 0.0}, (64, 64), n_envs=2, eval_every=64, eval_episodes=2, final_episodes=4,
+                       init_from="cartpole-ppo")  # fmt: skip
+    with pytest.raises(RuntimeError, match="is the starting agent cartpole-ppo unchanged: no training step improved"):
+        train_zoo_agent(frozen, tmp_path / "frozen", verbose=False, run_dir=tmp_path / "frozen-run")
+    assert not (tmp_path / "frozen" / "weights.pt").exists()
+    # A tiny learning rate: the weights move, the meta says where they started, and the agent still balances.
+    # (The selection evaluation at 128 steps comes after the first update, at 64.)
+    warm = ZooRecipe("warm", "CartPole-v1?max_steps=100", "ppo", 128, {"n_steps": 32, "batch_size": 32,
+                     "learning_rate": 1e-7}, (64, 64), n_envs=2, eval_every=128, eval_episodes=2, final_episodes=4,
                      init_from="cartpole-ppo")  # fmt: skip
     meta = train_zoo_agent(warm, tmp_path, verbose=False, run_dir=tmp_path / "run")
     source = load_policy("zoo:cartpole-ppo")
@@ -129,7 +138,7 @@ def test_a_warm_started_run_begins_from_its_zoo_agent_and_says_so(tmp_path):
         "weights_fingerprint": source.fingerprint,
         "timesteps": json.loads((ZOO_DIR / "cartpole-ppo" / "meta.json").read_text())["training"]["timesteps"],
     }
-    assert load_policy(tmp_path / "weights.pt", architecture=_arch(tmp_path, meta)).fingerprint == source.fingerprint
+    assert load_policy(tmp_path / "weights.pt", architecture=_arch(tmp_path, meta)).fingerprint != source.fingerprint
     assert meta["evaluation"]["mean_return"] == 100.0
     missing = ZooRecipe("cold", "CartPole-v1", "ppo", 64, init_from="no-such-agent")
     with pytest.raises(RuntimeError, match="run 'rlcert zoo train no-such-agent' first"):

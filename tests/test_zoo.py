@@ -50,6 +50,10 @@ def test_the_zoo_holds_every_required_agent_with_its_metadata():
         for key in ("seed", "timesteps", "hyperparameters"):
             assert key in meta["training"]
         assert (entry.path / "weights.pt").stat().st_size < 2_000_000
+    for entry in ENTRIES.values():  # an adversarially trained agent records its score under that attack
+        if entry.meta["training"].get("adversarial_eps"):
+            attacked = entry.evaluation["attacked"]
+            assert attacked["episodes"] == entry.evaluation["episodes"] and attacked["attack"].startswith("FramePGD")
     for name in ATARI:
         assert (ENTRIES[name].path / "learning_curve.csv").exists()
         assert (ENTRIES[name].path / "learning_curve.png").exists()
