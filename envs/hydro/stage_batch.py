@@ -14,6 +14,7 @@ earlier stages alone, so the results are the same for any number of workers, ser
 from __future__ import annotations
 
 import multiprocessing as mp
+import traceback
 
 import numpy as np
 
@@ -42,8 +43,10 @@ def _worker(connection, case: HydroCase, rows: int) -> None:
                     model.restart()
                 continue
             connection.send(_solve_rows(models, *request))
-        except Exception as exc:  # noqa: BLE001 -- sent back and raised in the parent, with its type and message
+        except RlcertError as exc:  # the user's to fix (an infeasible stage): raised again in the parent
             connection.send(exc)
+        except Exception:  # noqa: BLE001 -- a bug: its traceback goes to the parent, which raises it there
+            connection.send(traceback.format_exc())
     connection.close()
 
 
@@ -107,8 +110,8 @@ class StageBatch:
                 raise OperationError("a stage-solving worker process died; rerun with fewer workers") from None
             if isinstance(part, RlcertError):  # an infeasible stage, say: the user's to fix, in one line
                 raise part
-            if isinstance(part, Exception):
-                raise RuntimeError(f"a stage-solving worker failed: {part!r}") from part
+            if isinstance(part, str):
+                raise RuntimeError(f"a stage-solving worker failed:\n{part}")
             parts.append(part)
         return tuple(np.concatenate([part[i] for part in parts]) for i in range(3))
 
