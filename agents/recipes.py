@@ -72,6 +72,17 @@ class ZooRecipe:
     policy's greedy action (0 = plain). The final evaluation also records the score under that attack."""
     adversarial_steps: int = 3
     """PGD steps of each training perturbation (the evaluation attack uses 10)."""
+    adversarial_method: str = "pgd"
+    """How ``adversarial_eps`` is trained against: ``pgd`` (the training observations themselves are attacked,
+    Madry et al.) or ``sa-regularizer`` (DQN only: clean TD targets plus SA-DQN's hinge on the greedy action's
+    margin at a PGD-attacked replay state, Zhang et al. 2020 §3.3; ``rlcert.agents.sa_dqn``)."""
+    sa_kappa: float = 0.005
+    """Weight κ of SA-DQN's regularizer (``sa-regularizer`` only; SA-DQN's Atari value)."""
+    sa_hinge: float = 1.0
+    """Margin c of SA-DQN's hinge (``sa-regularizer`` only; SA-DQN's Atari value)."""
+    adversarial_ramp: int = 0
+    """Training steps over which the radius grows linearly from 0 to ``adversarial_eps`` (``sa-regularizer``
+    only; 0: the full radius from the start)."""
     evaluation_actions: str = "greedy"
     """How selection and the recorded score pick actions: ``greedy`` (the argmax, what certificates reason
     about) or ``sampled`` (a PPO policy's own action distribution, seeded; the protocol rl-baselines3-zoo
@@ -98,6 +109,19 @@ class ZooRecipe:
                 f"adversarial_eps must be >= 0 and adversarial_steps >= 1, got {self.adversarial_eps}, "
                 f"{self.adversarial_steps}"
             )
+        if self.adversarial_method not in ("pgd", "sa-regularizer"):
+            raise InvalidValueError(
+                f"adversarial_method must be 'pgd' or 'sa-regularizer', got {self.adversarial_method!r}"
+            )
+        if self.adversarial_method == "sa-regularizer" and self.algorithm != "dqn":
+            raise InvalidValueError("adversarial_method='sa-regularizer' needs a DQN agent (it regularizes Q-values)")
+        if self.sa_kappa <= 0 or self.sa_hinge <= 0 or self.adversarial_ramp < 0:
+            raise InvalidValueError(
+                f"sa_kappa and sa_hinge must be > 0 and adversarial_ramp >= 0, got {self.sa_kappa}, "
+                f"{self.sa_hinge}, {self.adversarial_ramp}"
+            )
+        if self.adversarial_ramp > 0 and self.adversarial_method != "sa-regularizer":
+            raise InvalidValueError("adversarial_ramp applies to adversarial_method='sa-regularizer' only")
         if self.adversarial_eps > 0 and self.noise_sigma > 0:
             raise InvalidValueError("a recipe trains under noise or under PGD, not both")
         if self.evaluation_actions == "sampled" and self.algorithm != "ppo":
@@ -191,13 +215,17 @@ def _atari(name: str, env: str, timesteps: int, min_score: float, sigma: float =
     """An Atari recipe with the shared settings of its algorithm, ``changed`` overriding some of them."""
     game = env.split("-")[0].capitalize()
     noise = f", {_noise_note(sigma)}" if sigma else ""
-    if extra.get("adversarial_eps"):
-        noise += f", PGD adversarial training (l-inf eps {extra['adversarial_eps'] * 255:g}/255 on each new frame)"
+    grey_levels = f"{extra.get('adversarial_eps', 0) * 255:g}/255"
+    if extra.get("adversarial_eps") and extra.get("adversarial_method") == "sa-regularizer":
+        noise += f", SA-DQN regularizer (PGD solver, l-inf eps {grey_levels} on the frame stack)"
+    elif extra.get("adversarial_eps"):
+        noise += f", PGD adversarial training (l-inf eps {grey_levels} on each new frame)"
     hyperparameters, n_envs = (_ATARI_PPO, 8) if algorithm == "ppo" else (_ATARI_DQN, 1)
     hyperparameters = hyperparameters | (changed or {})
     return ZooRecipe(
-        name, env, algorithm, timesteps, hyperparameters, (), n_envs=n_envs, noise_sigma=sigma, eval_every=100_000,
-        min_score=min_score, network="atari-cnn", eval_episodes=8, final_episodes=30, finalists=3,
+        name, env, algorithm, timesteps, hyperparameters, (), n_envs=n_envs, noise_sigma=sigma,
+        eval_every=extra.pop("eval_every", 100_000), min_score=min_score, network="atari-cnn", eval_episodes=8,
+        final_episodes=30, finalists=3,
         description=f"{algorithm.upper()}, {game} (ALE v5, no sticky actions, standard preprocessing){noise}", **extra,
     )  # fmt: skip
 
@@ -255,16 +283,20 @@ _ALL += [
     _atari("freeway-dqn-sigma0.1", "freeway", 500_000, 25, 0.1, "dqn", also_evaluate=("freeway-250",),
            twin="freeway-dqn", init_from="freeway-dqn",
            changed={"exploration_initial_eps": 0.1, "exploration_fraction": 0.2}),
-    # The robust twin of the instability comparison (Korkmaz 2024 compares vanilla DDQN with SA-DDQN): PGD
-    # adversarial training at one grey level (eps = 1/255, SA-DQN's Atari radius), 3 steps a frame, warm-started
-    # from freeway-dqn with the sigma twin's exploration. Trained on CPU in segments across sessions. A first run
-    # with the plain settings (learning rate 1e-4, 100k steps of buffer before any gradient step) collapsed:
-    # selection score 31.9 at 100k (still the starting weights), 0.0 at 200k. A second, with a 4x smaller learning
-    # rate and gradient steps from 20k on (the settings below), scored 0.12 at 100k: PGD training at one grey
-    # level undoes this DQN either way. Not trained yet; SA-DQN's bound-propagation regularizer is the next try.
-    _atari("freeway-dqn-pgd", "freeway", 500_000, 25, algorithm="dqn", also_evaluate=("freeway-250",),
-           twin="freeway-dqn", init_from="freeway-dqn", adversarial_eps=1 / 255,
-           changed={"exploration_initial_eps": 0.1, "exploration_fraction": 0.2, "learning_rate": 2.5e-5,
+    # The robust twin of the instability comparison (Korkmaz 2024 compares vanilla DDQN with SA-DDQN): SA-DQN's
+    # regularizer (Zhang et al. 2020, §3.3, PGD solver; agents.sa_dqn) at one grey level (eps = 1/255, SA-DQN's
+    # Atari radius), kappa 0.005 and hinge 1 as SA-DQN sets them for Atari, eps ramped in over the first 100k
+    # steps, warm-started from freeway-dqn with the sigma twin's exploration and SA-DQN's learning rate.
+    # Plain PGD adversarial training (the observations the agent trains on attacked) was tried first and
+    # collapsed twice: with the plain settings (learning rate 1e-4, gradient steps from 100k) the selection
+    # score was 31.9 at 100k (still the starting weights) and 0.0 at 200k; with learning rate 2.5e-5 and
+    # gradient steps from 20k, 0.12 at 100k. Its TD targets came from attacked play; SA-DQN keeps them clean
+    # and widens the greedy action's margin instead. Selection (agents.training) scores each snapshot by the
+    # lower of its clean and attacked returns.
+    _atari("freeway-dqn-sa", "freeway", 200_000, 25, algorithm="dqn", also_evaluate=("freeway-250",),
+           twin="freeway-dqn", init_from="freeway-dqn", adversarial_eps=1 / 255, adversarial_method="sa-regularizer",
+           adversarial_ramp=100_000, eval_every=50_000,
+           changed={"exploration_initial_eps": 0.1, "exploration_fraction": 0.2, "learning_rate": 6.25e-5,
                     "learning_starts": 20_000}),
 ]  # fmt: skip
 RECIPES: dict[str, ZooRecipe] = {r.name: r for r in _ALL}

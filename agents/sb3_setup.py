@@ -143,7 +143,7 @@ def training_env(recipe: ZooRecipe, seed: int, processes: bool = False, model=No
 
     ``processes`` steps each copy in its own process (SB3's SubprocVecEnv): the envs then step in
     parallel while the learner waits, which pays only with spare cores (on 2 cores Atari PPO ran 17 %
-    slower than in-process). The copies and their seeds are the same either way. An adversarially trained
+    slower than in-process). The copies and their seeds are the same either way. A PGD adversarially trained
     recipe's envs attack ``model`` (set it later, as ``vec_env.scores = model_scores(model)``, when the model is
     built on these envs).
     """
@@ -154,7 +154,7 @@ def training_env(recipe: ZooRecipe, seed: int, processes: bool = False, model=No
     vec_env_cls = SubprocVecEnv if processes and recipe.n_envs > 1 else DummyVecEnv
     vec_env = make_vec_env(lambda: make_env(recipe.env, wrap_raw=wrap), n_envs=recipe.n_envs, seed=seed,
                            vec_env_cls=vec_env_cls)  # fmt: skip
-    if recipe.adversarial_eps > 0:
+    if recipe.adversarial_eps > 0 and recipe.adversarial_method == "pgd":
         vec_env = AdversarialObservations(vec_env, recipe.adversarial_eps, recipe.adversarial_steps,
                                           (0.0, 1.0) if atari else None)  # fmt: skip
         vec_env.scores = None if model is None else model_scores(model)

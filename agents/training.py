@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import json
 import time
 from pathlib import Path
@@ -119,8 +120,9 @@ def expand_schedule(value: Any) -> Any:
 def evaluate_for_zoo(
     policy, recipe: ZooRecipe, episodes: int, seed: int, plain: bool = True, max_steps: int | None = None
 ) -> dict[str, Any]:
-    """Return at sigma = 0, and for noise-trained agents also the smoothed policy's return, with actions
-    picked as ``recipe.evaluation_actions`` says (episodes cut after ``max_steps`` agent steps if given)."""
+    """Return at sigma = 0, for noise-trained agents also the smoothed policy's return and for adversarially
+    trained ones the return under 10-step FramePGD at the training radius, with actions picked as
+    ``recipe.evaluation_actions`` says (episodes cut after ``max_steps`` agent steps if given)."""
     actions = recipe.evaluation_actions
     result: dict[str, Any] = {"episodes": episodes, "seed": seed, "evidence": "empirical", "actions": actions}
     env = resolve_env_spec(recipe.env)
@@ -130,6 +132,13 @@ def evaluate_for_zoo(
         returns = run(policy, env, episodes, seed=seed, actions=actions)
         result.update(mean_return=returns.mean_return, stderr_return=returns.stderr_return,
                       cut_episodes=returns.cut_episodes)  # fmt: skip
+    if recipe.adversarial_eps > 0:  # the score under the attack it was trained against (10 PGD steps, not 3)
+        from rlcert.attacks.pgd import FramePGD
+
+        attack = FramePGD(recipe.adversarial_eps, steps=10, box=(0.0, 1.0) if env.atari else None)
+        attacked = run(policy, env, episodes, seed=seed, actions=actions, attack=attack)
+        result["attacked"] = {"attack": repr(attack), "mean_return": attacked.mean_return,
+                              "stderr_return": attacked.stderr_return, "episodes": episodes}  # fmt: skip
     if recipe.noise_sigma > 0:
         smoothed = run(policy, env, episodes, seed=seed, defense=GaussianSmoothing(recipe.noise_sigma), actions=actions)
         result["smoothed"] = {
@@ -141,7 +150,14 @@ def evaluate_for_zoo(
 
 
 def _selection_score(evaluation: dict[str, Any]) -> float:
-    return evaluation["smoothed"]["mean_return"] if "smoothed" in evaluation else evaluation["mean_return"]
+    """The smoothed return of a noise-trained agent; the lower of the clean and the attacked return of an
+    adversarially trained one (a robust twin must keep both: selecting on the clean score alone picks the
+    snapshot least changed by adversarial training); the return otherwise."""
+    if "smoothed" in evaluation:
+        return evaluation["smoothed"]["mean_return"]
+    if "attacked" in evaluation:
+        return min(evaluation["mean_return"], evaluation["attacked"]["mean_return"])
+    return evaluation["mean_return"]
 
 
 def _warm_start(model, recipe: ZooRecipe) -> dict[str, Any]:
@@ -247,10 +263,18 @@ def train_zoo_agent(
     algorithm = {"dqn": sb3.DQN, "ppo": sb3.PPO}[recipe.algorithm]
     policy_name, policy_kwargs = sb3_policy_kwargs(recipe)
     hyper = {k: expand_schedule(v) for k, v in recipe.hyperparameters.items()} | replay_buffer_class(recipe)
+    if recipe.adversarial_eps > 0 and recipe.adversarial_method == "sa-regularizer":
+        from rlcert.agents.sa_dqn import StateAdversarialDQN
+
+        box = (0.0, 1.0) if resolve_env_spec(recipe.env).atari else None
+        algorithm = functools.partial(
+            StateAdversarialDQN, sa_eps=recipe.adversarial_eps, sa_steps=recipe.adversarial_steps,
+            sa_kappa=recipe.sa_kappa, sa_hinge=recipe.sa_hinge, sa_eps_ramp=recipe.adversarial_ramp, sa_box=box,
+        )  # fmt: skip
     model = algorithm(policy_name, vec_env, seed=recipe.seed, verbose=0, policy_kwargs=policy_kwargs, **hyper)
     if recipe.network == "atari-cnn":
         use_channels_last(model)
-    if recipe.adversarial_eps > 0:
+    if recipe.adversarial_eps > 0 and recipe.adversarial_method == "pgd":
         vec_env.scores = model_scores(model)
     dqn = recipe.algorithm == "dqn"
     state: dict[str, Any] = {"finalists": [], "curve": [], "train_seconds": 0.0, "budgets": [], "refill_until": None}
@@ -385,6 +409,13 @@ def train_zoo_agent(
         raise _interrupted(checkpoint_path, saved, model.num_timesteps, training_done=True) from None
 
 
+def _sa_settings(recipe: ZooRecipe) -> dict[str, Any]:
+    if recipe.adversarial_method == "pgd":
+        return {"adversarial_method": "pgd"}
+    return {"adversarial_method": recipe.adversarial_method, "sa_kappa": recipe.sa_kappa,
+            "sa_hinge": recipe.sa_hinge, "adversarial_ramp": recipe.adversarial_ramp}  # fmt: skip
+
+
 def _finalize(model, recipe: ZooRecipe, state: dict[str, Any], out_dir: Path, run_dir: Path, final_episodes: int,
               warm_start: dict[str, Any] | None, checkpoint_every: int, verbose: bool) -> dict[str, Any]:  # fmt: skip
     """Pick the snapshot among the finalists, evaluate it, and write the agent and its meta.json."""
@@ -424,14 +455,6 @@ def _finalize(model, recipe: ZooRecipe, state: dict[str, Any], out_dir: Path, ru
         greedy = run(policy, recipe.env, final_episodes, seed=0)
         evaluation["greedy"] = {"mean_return": greedy.mean_return, "stderr_return": greedy.stderr_return,
                                 "cut_episodes": greedy.cut_episodes}  # fmt: skip
-    if recipe.adversarial_eps > 0:  # the score under the attack it was trained against (10 PGD steps, not 3)
-        from rlcert.attacks.pgd import FramePGD
-
-        box = (0.0, 1.0) if resolve_env_spec(recipe.env).atari else None
-        attack = FramePGD(recipe.adversarial_eps, steps=10, box=box)
-        attacked = run(policy, recipe.env, final_episodes, seed=0, actions=recipe.evaluation_actions, attack=attack)
-        evaluation["attacked"] = {"attack": repr(attack), "mean_return": attacked.mean_return,
-                                  "stderr_return": attacked.stderr_return, "episodes": final_episodes}  # fmt: skip
     for spec in recipe.also_evaluate:
         extra = run(policy, spec, final_episodes, seed=0, actions=recipe.evaluation_actions)
         evaluation.setdefault("other_envs", {})[spec] = {
@@ -462,6 +485,7 @@ def _finalize(model, recipe: ZooRecipe, state: dict[str, Any], out_dir: Path, ru
             "noise_sigma": recipe.noise_sigma,
             "adversarial_eps": recipe.adversarial_eps,
             "adversarial_steps": recipe.adversarial_steps if recipe.adversarial_eps > 0 else None,
+            **(_sa_settings(recipe) if recipe.adversarial_eps > 0 else {}),
             "network": recipe.network,
             "net_arch": list(recipe.net_arch),
             "n_envs": recipe.n_envs,

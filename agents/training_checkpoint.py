@@ -70,6 +70,8 @@ def recipe_fingerprint(recipe: ZooRecipe) -> str:
               recipe.n_envs, recipe.noise_sigma, recipe.seed, recipe.network, recipe.init_from)  # fmt: skip
     if recipe.adversarial_eps > 0:  # appended only when set, so plain recipes keep their checkpoints' fingerprints
         fields += (recipe.adversarial_eps, recipe.adversarial_steps)
+    if recipe.adversarial_method != "pgd":
+        fields += (recipe.adversarial_method, recipe.sa_kappa, recipe.sa_hinge, recipe.adversarial_ramp)
     return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

@@ -30,13 +30,17 @@ def pgd_linf(
     steps: int,
     box: tuple[float, float] | None = None,
     embed: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    labels: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The perturbed ``x`` (detached): ``steps`` steps of size 2.5 ε / steps on CE(scores(embed(x + δ)), greedy),
     with ‖δ‖∞ ≤ ε and x + δ inside ``box``. ``embed`` maps the attacked part to what ``scores`` takes (e.g. the
-    newest frame into its stack); the greedy action is the one at δ = 0."""
+    newest frame into its stack); the greedy action is the one at δ = 0 (``labels``, when the caller has it)."""
     embed = embed or (lambda part: part)
-    with torch.no_grad():
-        greedy = scores(embed(x)).argmax(1)
+    if labels is not None:
+        greedy = labels
+    else:
+        with torch.no_grad():
+            greedy = scores(embed(x)).argmax(1)
     delta = torch.zeros_like(x)
     for _ in range(steps):
         delta.requires_grad_(True)
