@@ -363,7 +363,11 @@ def train_zoo_agent(
                 score = _selection_score(evaluation)
                 state["curve"].append({"timesteps": self.num_timesteps, "kind": "eval", "return": score})
                 if verbose:
-                    print(f"  {recipe.name}: {self.num_timesteps:>8d} steps  selection score {score:8.2f}", flush=True)
+                    parts, attacked = "", evaluation.get("attacked")
+                    if attacked:
+                        parts = f" (clean {evaluation['mean_return']:.2f}, attacked {attacked['mean_return']:.2f})"
+                    print(f"  {recipe.name}: {self.num_timesteps:>8d} steps  selection score {score:8.2f}{parts}",
+                          flush=True)  # fmt: skip
                 snapshot = {"timesteps": self.num_timesteps, "score": score, "policy": policy.module.state_dict()}
                 # Ties go to the later snapshot; the sort is stable, so insert it in front.
                 ranked = sorted([snapshot, *state["finalists"]], key=lambda f: -f["score"])
