@@ -91,3 +91,15 @@ def test_the_default_suite_has_every_check_with_its_default_budget():
         "zoo:cartpole5-dqn",
         "zoo:mountaincar-dqn",
     )
+
+
+@pytest.mark.parametrize("opening", ['title = "CartPole agent before release"', 'title = "Freeway: vanilla vs SA-DQN"'])
+def test_the_readme_suites_load(tmp_path, opening):
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    example = readme.split("```toml\n" + opening, 1)[1].split("```", 1)[0]
+    path = tmp_path / "suite.toml"
+    path.write_text(opening + example)
+    suite = load_audit_suite(path)
+    assert suite.policies and suite.checks
