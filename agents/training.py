@@ -178,15 +178,21 @@ def _warm_start(model, recipe: ZooRecipe) -> dict[str, Any]:
     return {"agent": recipe.init_from, "weights_fingerprint": source.fingerprint, "timesteps": trained.get("timesteps")}
 
 
-def write_learning_curve(curve: list[dict[str, Any]], out_dir: Path, title: str) -> None:
+def write_learning_curve(curve: list[dict[str, Any]], out_dir: Path, recipe: ZooRecipe) -> None:
     """learning_curve.csv (timesteps, kind, return) and learning_curve.png (training returns, rolling
-    mean over 20 episodes, and the selection evaluations)."""
+    mean over 20 episodes, and the selection evaluations, named by what ``recipe`` selects on)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     with open(out_dir / "learning_curve.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=["timesteps", "kind", "return"])
         writer.writeheader()
         writer.writerows(curve)
-    plot_learning_curve(curve, out_dir / "learning_curve.png", title)
+    selected_on = recipe.evaluation_actions
+    if recipe.noise_sigma > 0:
+        selected_on = f"smoothed, sigma {recipe.noise_sigma:g}"
+    elif recipe.adversarial_eps > 0:
+        selected_on = "lower of clean and attacked"
+    plot_learning_curve(curve, out_dir / "learning_curve.png", f"{recipe.name}: {recipe.description}",
+                        eval_label=f"selection evaluation ({selected_on})")  # fmt: skip
 
 
 def _close_quietly(vec_env) -> None:
@@ -468,7 +474,7 @@ def _finalize(model, recipe: ZooRecipe, state: dict[str, Any], out_dir: Path, ru
         }
     out_dir.mkdir(parents=True, exist_ok=True)
     policy.save(out_dir / "weights.pt", run_dir / "architecture.json", half=half)
-    write_learning_curve(state["curve"], out_dir, f"{recipe.name}: {recipe.description}")
+    write_learning_curve(state["curve"], out_dir, recipe)
     meta = {
         "name": recipe.name,
         "description": recipe.description,

@@ -229,6 +229,7 @@ def plot_learning_curve(
     point_label: str = "training episode (game score)",
     xlabel: str = "agent steps",
     ylabel: str = "return",
+    eval_label: str = "selection evaluation (greedy)",
 ) -> Path:
     """Training episodes' game scores (dots, rolling mean of 20) and selection evaluations against steps.
     ``curve`` rows: {"timesteps", "kind": "train" | "eval", "return"}; the labels name other quantities (a
@@ -244,10 +245,10 @@ def plot_learning_curve(
         ax.plot(steps[window - 1 :], smooth, color="tab:blue", label=f"rolling mean of {window}")
     evaluations = [(p["timesteps"], p["return"]) for p in curve if p["kind"] == "eval"]
     if evaluations:
-        ax.plot(*np.array(evaluations).T, "o-", color="tab:red", label="selection evaluation (greedy)")
+        ax.plot(*np.array(evaluations).T, "o-", color="tab:red", label=eval_label)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=10)
+    ax.set_title(textwrap.fill(title, 80), fontsize=10)  # a zoo agent's description runs past the axes
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return _save_figure(fig, path)
