@@ -150,6 +150,22 @@ class InstabilityAnalysis:
         angles = np.concatenate(self.oscillation) if self.oscillation else np.empty(0)
         return float(angles.mean()) if len(angles) else None
 
+    def oscillation_interval(self, confidence: float = 0.95) -> tuple[float, float] | None:
+        """A Student-t interval for the mean oscillation with the episodes as clusters: consecutive windows of
+        one episode are correlated, independent episodes are not. Cluster-robust standard error of the pooled
+        mean m = ΣS_e / ΣN_e (S_e: the angles' sum in episode e, N_e: their count):
+        sqrt(n/(n−1) Σ_e (S_e − m N_e)²) / ΣN_e, with n−1 degrees of freedom; None with fewer than 2 episodes."""
+        from scipy.stats import t as student_t
+
+        counts = np.array([len(a) for a in self.oscillation if len(a)], dtype=float)
+        if len(counts) < 2:
+            return None
+        sums = np.array([a.sum() for a in self.oscillation if len(a)])
+        mean, n = sums.sum() / counts.sum(), len(counts)
+        stderr = np.sqrt(n / (n - 1) * np.sum((sums - mean * counts) ** 2)) / counts.sum()
+        half = float(student_t.ppf(0.5 + confidence / 2, n - 1) * stderr)
+        return (float(mean) - half, float(mean) + half)
+
     def spectrum(self) -> np.ndarray:
         """|FFT2(G_S)| per frame channel, centred (image observations only)."""
         return direction_spectrum(self.principal.principal, self.shape)
@@ -169,9 +185,12 @@ class InstabilityAnalysis:
                     params=params, method="||grad_s CE(softmax f(s), argmax f(s))||_2 over the baseline states"),
         ]  # fmt: skip
         if self.mean_oscillation is not None:
+            interval = self.oscillation_interval()
             found.append(Finding("mean_oscillation_deg", self.mean_oscillation, "empirical", unit="degrees",
+                                 confidence=0.95 if interval else None, interval=interval,
                                  params=params | {"window": self.config.window},
-                                 method="angle between the G of consecutive windows along each episode"))  # fmt: skip
+                                 method="angle between the G of consecutive windows along each episode; interval: "
+                                        "Student-t over episodes (cluster-robust)"))  # fmt: skip
         quotient = "Lambda = ||V_S G_shift||^2 / sigma_1(V_S)^2 (Rayleigh quotient of L(S))"
         for shift in self.shifted:
             shift_params = params | {"shift": shift.name, "shift_states": shift.states} | shift.detail

@@ -23,6 +23,17 @@ def test_the_analysis_reports_directions_shifts_and_oscillation_all_empirical(tm
     assert all(np.all((angles >= 0) & (angles <= 90)) for angles in result.oscillation)
     assert result.plot(tmp_path / "instability.png").stat().st_size > 0
     assert result.report_extra()["principal_direction"] == pytest.approx(result.principal.principal.tolist())
+    low, high = findings["mean_oscillation_deg"].interval
+    assert low < findings["mean_oscillation_deg"].value < high and findings["mean_oscillation_deg"].confidence == 0.95
+    # Episodes are the clusters: pooled mean 30, cluster sums (30, 120) against 30 x (2, 3) windows, so the
+    # standard error is sqrt(2 (30^2 + 30^2)) / 5 = 12, times t(0.975, 1 dof) = 12.706.
+    from dataclasses import replace
+
+    by_hand = replace(result, oscillation=(np.array([10.0, 20.0]), np.array([30.0, 40.0, 50.0])))
+    assert by_hand.mean_oscillation == 30 and by_hand.oscillation_interval() == pytest.approx(
+        (30 - 152.47, 30 + 152.47), abs=0.01
+    )
+    assert replace(result, oscillation=(np.array([10.0, 20.0]),)).oscillation_interval() is None
 
 
 def test_the_same_seed_gives_the_same_directions():
