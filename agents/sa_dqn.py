@@ -49,16 +49,13 @@ def adversarial_margin_hinge(
 
 
 class StateAdversarialDQN(DQN):
-    """SB3's DQN whose gradient steps add ``kappa`` · R(θ) (module docstring) to the TD loss.
-
-    ``eps_now()`` is the radius at the current step; the last gradient step's regularizer is kept in
-    ``last_hinge`` for the trainer's log."""
+    """SB3's DQN whose gradient steps add ``kappa`` · R(θ) (module docstring) to the TD loss; ``eps_now()`` is
+    the radius at the current step."""
 
     def __init__(self, *args: Any, sa_eps: float, sa_steps: int, sa_kappa: float, sa_hinge: float,
                  sa_eps_ramp: int, sa_box: tuple[float, float] | None, **kwargs: Any) -> None:  # fmt: skip
         self.sa_eps, self.sa_steps, self.sa_kappa, self.sa_hinge = sa_eps, sa_steps, sa_kappa, sa_hinge
         self.sa_eps_ramp, self.sa_box = sa_eps_ramp, sa_box
-        self.last_hinge = float("nan")
         super().__init__(*args, **kwargs)
 
     def eps_now(self) -> float:
@@ -83,7 +80,6 @@ class StateAdversarialDQN(DQN):
             hinge = adversarial_margin_hinge(
                 self.q_net, batch.observations, greedy, eps, self.sa_steps, self.sa_hinge, self.sa_box
             )
-            self.last_hinge = float(hinge.detach())
             self.policy.optimizer.zero_grad()
             (td_loss + self.sa_kappa * hinge).backward()
             torch.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)

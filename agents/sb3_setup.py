@@ -149,14 +149,14 @@ def training_env(recipe: ZooRecipe, seed: int, processes: bool = False, model=No
     """
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
-    atari = resolve_env_spec(recipe.env).atari
-    wrap = _raw_wrappers(recipe, atari)
+    spec = resolve_env_spec(recipe.env)
+    wrap = _raw_wrappers(recipe, spec.atari)
     vec_env_cls = SubprocVecEnv if processes and recipe.n_envs > 1 else DummyVecEnv
     vec_env = make_vec_env(lambda: make_env(recipe.env, wrap_raw=wrap), n_envs=recipe.n_envs, seed=seed,
                            vec_env_cls=vec_env_cls)  # fmt: skip
     if recipe.adversarial_eps > 0 and recipe.adversarial_method == "pgd":
         vec_env = AdversarialObservations(vec_env, recipe.adversarial_eps, recipe.adversarial_steps,
-                                          (0.0, 1.0) if atari else None)  # fmt: skip
+                                          spec.observation_box)  # fmt: skip
         vec_env.scores = None if model is None else model_scores(model)
     return vec_env
 

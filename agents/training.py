@@ -135,7 +135,7 @@ def evaluate_for_zoo(
     if recipe.adversarial_eps > 0:  # the score under the attack it was trained against (10 PGD steps, not 3)
         from rlcert.attacks.pgd import FramePGD
 
-        attack = FramePGD(recipe.adversarial_eps, steps=10, box=(0.0, 1.0) if env.atari else None)
+        attack = FramePGD(recipe.adversarial_eps, steps=10, box=env.observation_box)
         attacked = run(policy, env, episodes, seed=seed, actions=actions, attack=attack)
         result["attacked"] = {"attack": repr(attack), "mean_return": attacked.mean_return,
                               "stderr_return": attacked.stderr_return, "episodes": episodes}  # fmt: skip
@@ -272,10 +272,10 @@ def train_zoo_agent(
     if recipe.adversarial_eps > 0 and recipe.adversarial_method == "sa-regularizer":
         from rlcert.agents.sa_dqn import StateAdversarialDQN
 
-        box = (0.0, 1.0) if resolve_env_spec(recipe.env).atari else None
         algorithm = functools.partial(
             StateAdversarialDQN, sa_eps=recipe.adversarial_eps, sa_steps=recipe.adversarial_steps,
-            sa_kappa=recipe.sa_kappa, sa_hinge=recipe.sa_hinge, sa_eps_ramp=recipe.adversarial_ramp, sa_box=box,
+            sa_kappa=recipe.sa_kappa, sa_hinge=recipe.sa_hinge, sa_eps_ramp=recipe.adversarial_ramp,
+            sa_box=resolve_env_spec(recipe.env).observation_box,
         )  # fmt: skip
     model = algorithm(policy_name, vec_env, seed=recipe.seed, verbose=0, policy_kwargs=policy_kwargs, **hyper)
     if recipe.network == "atari-cnn":

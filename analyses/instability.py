@@ -284,7 +284,7 @@ def analyze_instability(
             "--probe does not combine with the stori shift: each STORI profile runs as its own probe stack "
             "(leave stori out of --shifts, or the probe out)"
         )
-    box = (0.0, 1.0) if subject.env.atari else None
+    box = subject.env.observation_box
     stack = subject.env.frame_stack
     episodes = _episode_frames(subject, config.episodes, rollout.seed, rollout)
     # The baseline's evenly spaced subset, as indices into each episode: an Atari episode's directions are

@@ -62,5 +62,5 @@ def visit_states(
     recorded = run(subject.policy, subject.env, episodes, record_steps=True, **rollout.run_options())
     stack = subject.env.frame_stack
     states = np.concatenate([stack_frames(record.frames, stack) for record in recorded.records])
-    low, high = (0.0, 1.0) if subject.env.atari else (None, None)  # pixels stay in [0, 1]
+    low, high = subject.env.observation_box or (None, None)  # pixels stay in [0, 1]
     return VisitedStates(recorded, evenly_spaced(states, max_states), low, high)

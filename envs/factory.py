@@ -96,6 +96,11 @@ class EnvSpec:
     def label(self) -> str:
         return self.name or str(self)
 
+    @property
+    def observation_box(self) -> tuple[float, float] | None:
+        """Where observations live: preprocessed Atari pixels in [0, 1]; None (unbounded) otherwise."""
+        return (0.0, 1.0) if self.atari else None
+
 
 PRESETS: dict[str, tuple[str, str]] = {
     "cartpole5": ("CartPole-v0?stack=5", "CartPole-v0 (200 steps), 5 raw frames stacked (Kumar et al. 2022)"),

@@ -93,3 +93,10 @@ def test_an_option_the_env_does_not_take_is_refused_naming_it_and_the_valid_ones
     with pytest.raises(UnknownEnvError, match="env 'CartPole-v0' has no option 'bogus'; its options: max_steps"):
         resolve_env_spec("cartpole5?bogus=1")
     assert dict(resolve_env_spec("CartPole-v1?sutton_barto_reward=1").kwargs) == {"sutton_barto_reward": 1}
+
+
+def test_the_observation_box_is_the_pixel_range_for_atari_only():
+    from rlcert.envs.factory import resolve_env_spec
+
+    assert resolve_env_spec("pong").observation_box == (0.0, 1.0)
+    assert resolve_env_spec("cartpole5").observation_box is None

@@ -42,7 +42,7 @@ def test_the_extension_interpolates_lipschitz_values_and_takes_the_lower_envelop
 
 
 def test_bad_inputs_are_refused_in_one_line():
-    with pytest.raises(InvalidValueError, match="alpha must be a positive Lipschitz bound"):
+    with pytest.raises(InvalidValueError, match="--alpha must be a finite number > 0, got -1"):
         GraphImitationConfig(alpha=-1)
     with pytest.raises(InvalidValueError, match="samples must be 0 \\(all\\) or at least 2, got 1"):
         GraphImitationConfig(alpha=1, samples=1)

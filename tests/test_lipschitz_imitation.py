@@ -85,7 +85,7 @@ def test_projection_is_exact_and_leaves_a_feasible_layer_alone():
 
 
 def test_bad_settings_are_refused_in_one_line(cartpole):
-    with pytest.raises(InvalidValueError, match="alpha must be a positive Lipschitz bound, got 0"):
+    with pytest.raises(InvalidValueError, match="--alpha must be a finite number > 0, got 0"):
         LipschitzImitationConfig(alpha=0)
     with pytest.raises(InvalidValueError, match="bounds the l2 operator norm only"):
         LipschitzImitationConfig(alpha=1, method="spectral-norm", norm="inf")

@@ -14,12 +14,14 @@ import hashlib
 import json
 import os
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from rlcert.envs.factory import resolve_env_spec
 from rlcert.envs.rollout import run, stack_frames
 from rlcert.reports.errors import InvalidValueError, OperationError
 from rlcert.reports.validation import check_count
@@ -86,7 +88,9 @@ class Demonstrations:
         try:
             with open(path, "rb") as file, np.load(file, allow_pickle=False) as data:
                 arrays = {name: data[name] for name in data.files}
-        except Exception as error:  # a damaged zip fails in whichever layer the damage hits; all mean the same
+        # A damaged or foreign file fails in whichever layer the damage hits (zipfile, numpy's header parser, a
+        # garbled shape); a bug elsewhere keeps its traceback.
+        except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as error:
             raise InvalidValueError(f"{str(path)!r} is not a readable demonstrations file ({error})") from None
         if set(arrays) != _ENTRIES:
             raise InvalidValueError(
@@ -122,8 +126,6 @@ def collect_demonstrations(policy: Any, env: Any, episodes: int, seed: int = 0, 
     check_count("episodes", episodes)
     if max_pairs < 0:
         raise InvalidValueError(f"max_pairs must be >= 0 (0: every pair), got {max_pairs}")
-    from rlcert.envs.factory import resolve_env_spec
-
     spec = resolve_env_spec(env)
     recorded = run(policy, spec, episodes, seed=seed, record_steps=True)
     states = [stack_frames(record.frames, spec.frame_stack).astype(np.float32) for record in recorded.records]

@@ -26,8 +26,9 @@ import torch
 from scipy.spatial import cKDTree
 from torch import nn
 
+from rlcert.certify.bounds import check_norm
 from rlcert.reports.errors import InvalidValueError
-from rlcert.reports.validation import check_count
+from rlcert.reports.validation import check_count, check_finite
 from rlcert.training.demonstrations import Demonstrations
 
 __all__ = ["GraphImitationConfig", "GraphImitation", "McShaneExtension", "train_graph_policy"]
@@ -53,16 +54,14 @@ class GraphImitationConfig:
     """Euler step of the multipliers."""
 
     def __post_init__(self) -> None:
-        if not np.isfinite(self.alpha) or self.alpha <= 0:
-            raise InvalidValueError(f"alpha must be a positive Lipschitz bound, got {self.alpha}")
-        if self.norm not in ("2", "inf"):
-            raise InvalidValueError(f"norm must be '2' or 'inf', got {self.norm!r}")
+        check_finite("alpha", self.alpha, 0, strict=True)
+        check_norm(self.norm)
         for name in ("neighbours", "steps"):
             check_count(name, getattr(self, name))
         if self.samples < 0 or self.samples == 1:
             raise InvalidValueError(f"samples must be 0 (all) or at least 2, got {self.samples}")
-        if self.step_size <= 0 or self.dual_step <= 0:
-            raise InvalidValueError(f"step_size and dual_step must be > 0, got {self.step_size}, {self.dual_step}")
+        check_finite("step_size", self.step_size, 0, strict=True)
+        check_finite("dual_step", self.dual_step, 0, strict=True)
 
 
 class McShaneExtension(nn.Module):

@@ -30,10 +30,11 @@ import torch
 from torch import nn
 
 from rlcert.agents.policies import TorchModulePolicy
+from rlcert.certify.bounds import check_norm
 from rlcert.certify.lipschitz import lipschitz_upper_bound
 from rlcert.reports.errors import InvalidValueError
 from rlcert.reports.findings import Finding
-from rlcert.reports.validation import check_count
+from rlcert.reports.validation import check_count, check_finite
 from rlcert.training.demonstrations import Demonstrations
 
 __all__ = ["LipschitzImitationConfig", "LipschitzImitation", "train_lipschitz_policy", "project_layer"]
@@ -60,10 +61,8 @@ class LipschitzImitationConfig:
     """Seed of the initial weights and of the minibatch order."""
 
     def __post_init__(self) -> None:
-        if not np.isfinite(self.alpha) or self.alpha <= 0:
-            raise InvalidValueError(f"alpha must be a positive Lipschitz bound, got {self.alpha}")
-        if self.norm not in ("2", "inf"):
-            raise InvalidValueError(f"norm must be '2' or 'inf', got {self.norm!r}")
+        check_finite("alpha", self.alpha, 0, strict=True)
+        check_norm(self.norm)
         if self.method not in METHODS:
             raise InvalidValueError(f"method must be one of {', '.join(METHODS)}, got {self.method!r}")
         if self.method == "spectral-norm" and self.norm != "2":
@@ -72,8 +71,7 @@ class LipschitzImitationConfig:
             check_count(name, getattr(self, name))
         if not self.hidden or any(width < 1 for width in self.hidden):
             raise InvalidValueError(f"hidden must be one or more positive widths, got {self.hidden}")
-        if self.learning_rate <= 0:
-            raise InvalidValueError(f"learning_rate must be > 0, got {self.learning_rate}")
+        check_finite("learning_rate", self.learning_rate, 0, strict=True)
 
 
 @dataclass(frozen=True)
