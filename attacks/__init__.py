@@ -3,6 +3,7 @@
 from rlcert.attacks.base import Attack, AttackState, Defense, Policy, Probe, ThreatModel, TorchPolicy
 from rlcert.attacks.cost_critic import CostCritic, CostCriticAttack
 from rlcert.attacks.pgd import FramePGD, pgd_linf
+from rlcert.attacks.random_noise import RandomObservationNoise
 from rlcert.attacks.smoothed_pgd import BudgetedSmoothedPGD
 from rlcert.attacks.smoothing import GaussianSmoothing
 
@@ -20,4 +21,5 @@ __all__ = [
     "CostCriticAttack",
     "FramePGD",
     "pgd_linf",
+    "RandomObservationNoise",
 ]

@@ -22,6 +22,7 @@ from torch import nn
 
 from rlcert.certify.bounds import InputSet, check_norm, layer_shapes, linear_transpose, preactivation_bounds
 from rlcert.certify.layers import is_activation, network_layers
+from rlcert.certify.lipschitz_extension import extension_lipschitz_bound, find_extension
 from rlcert.certify.relaxations import derivative_range
 from rlcert.reports.errors import InvalidValueError
 
@@ -52,7 +53,11 @@ def layer_operator_norm(layer: nn.Module, norm: str = "2") -> float:
 
 
 def lipschitz_upper_bound(module: nn.Module, norm: str = "2") -> float:
-    """∏ of the layers' operator-norm bounds: a sound global Lipschitz constant of ``module``."""
+    """∏ of the layers' operator-norm bounds: a sound global Lipschitz constant of ``module``; for a McShane
+    extension (``rlcert.certify.lipschitz_extension``), the constant of its theorem."""
+    extension = find_extension(module)
+    if extension is not None:
+        return extension_lipschitz_bound(extension, norm)
     bound = 1.0
     for layer in network_layers(module):
         bound *= layer_operator_norm(layer, norm)

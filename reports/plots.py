@@ -17,6 +17,7 @@ __all__ = [
     "plot_learning_curve",
     "plot_constrained_training",
     "plot_instability",
+    "plot_lipschitz_tradeoff",
 ]
 
 
@@ -336,4 +337,69 @@ def plot_instability(analysis, path: str | Path) -> Path:
         ax.legend(fontsize=7)
     fig.suptitle("\n".join(textwrap.wrap(f"instability (empirical): {analysis.label()}", 90)), fontsize=9)
     fig.tight_layout()
+    return _save_figure(fig, path)
+
+
+def plot_lipschitz_tradeoff(tradeoff, path: str | Path) -> Path:
+    """The α sweep of Lipschitz-constrained imitation (``rlcert.analyses.lipschitz_tradeoff``) on one page: per
+    attack norm, the mean return against α (log scale) with clean observations, under the critic attack (solid)
+    and under noise of the same size (dashed) for each ε, the expert's levels at the right edge; then the
+    guarantee terms against α."""
+    plt = _pyplot()
+    config = tradeoff.config
+    norms, radii, kinds = config.norm_values(), config.eps_values(), config.attack_kinds()
+    fig, axes = plt.subplots(1, len(norms) + 1, figsize=(5.2 * (len(norms) + 1), 4.6), dpi=110)
+    alphas = np.array([p.alpha for p in tradeoff.points])
+    colors = plt.get_cmap("viridis")(np.linspace(0.0, 0.85, len(radii)))
+    for ax, norm in zip(axes, norms):
+        clean = [p.clean() for p in tradeoff.points]
+        ax.errorbar(alphas, [r.mean for r in clean], [1.96 * r.stderr for r in clean], color="black", marker="o",
+                    ms=4, capsize=2, label="clean")  # fmt: skip
+        ax.axhline(tradeoff.expert.clean().mean, color="black", ls=":", lw=1, label="expert, clean")
+        for eps, color in zip(radii, colors):
+            for kind, style in (("critic", "-"), ("noise", "--")):
+                if kind not in kinds:
+                    continue
+                rows = [p.under(kind, norm, eps) for p in tradeoff.points]
+                ax.errorbar(alphas, [r.mean for r in rows], [1.96 * r.stderr for r in rows], color=color, ls=style,
+                            marker="o" if kind == "critic" else "x", ms=4, capsize=2,
+                            label=f"ε={eps:g} {'attack' if kind == 'critic' else 'noise'}")  # fmt: skip
+            if "critic" in kinds:
+                ax.plot(alphas[-1] * 1.6, tradeoff.expert.under("critic", norm, eps).mean, marker="*", color=color,
+                        ms=9, ls="none")  # fmt: skip
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel(f"Lipschitz bound α ({'ℓ2' if config.norm == '2' else 'ℓ∞'}, certified)")
+        ax.set_ylabel("mean return (95 % interval)")
+        ax.set_title(f"{'ℓ2' if norm == '2' else 'ℓ∞'} attacks per step (★ expert under the attack)", fontsize=9)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6, ncol=2)
+    terms = axes[-1]
+    terms.plot(alphas, [p.certified_constant for p in tradeoff.points], color="tab:gray", marker="s", ms=3,
+               label="certified constant (sound)")  # fmt: skip
+    terms.plot(
+        alphas,
+        [p.training_error for p in tradeoff.points],
+        color="tab:blue",
+        marker="o",
+        ms=3,
+        label="training error" + (" (action disagreement)" if tradeoff.discrete else " (max ‖π(x_i) − u_i‖)"),
+    )
+    if tradeoff.expert_lipschitz is not None:
+        label = f"e_train + (α + L*) r_N  (r_N {tradeoff.covering_radius:.3g}, L* {tradeoff.expert_lipschitz:.3g})"
+        terms.plot(alphas, [p.learning_error_bound for p in tradeoff.points], color="tab:red", marker="o", ms=3,
+                   label=label)  # fmt: skip
+        for eps, color in zip(radii, colors):
+            terms.plot(alphas, [tradeoff.attacked_error_bound(p, config.norm, eps) for p in tradeoff.points],
+                       color=color, ls="-.", label=f"… + α·ε under ε={eps:g}")  # fmt: skip
+    terms.set_xscale("log", base=2)
+    terms.set_yscale("log")
+    terms.set_xlabel("Lipschitz bound α")
+    terms.set_title("guarantee terms" + ("" if tradeoff.discrete else " (implied bounds empirical through r_N)"),
+                    fontsize=9)  # fmt: skip
+    terms.grid(alpha=0.3)
+    terms.legend(fontsize=6)
+    title = (f"Lipschitz-constrained imitation of {tradeoff.subject.reference} on {tradeoff.subject.env}: "
+             f"{tradeoff.pairs} pairs, {config.method}, {config.episodes} episodes per point, "
+             f"critic attack {config.attack_steps} PGD steps")  # fmt: skip
+    fig.suptitle("\n".join(textwrap.wrap(title, 120)), fontsize=10)
     return _save_figure(fig, path)

@@ -24,6 +24,12 @@ from rlcert.config import OneLineErrorParser, add_dataclass_arguments, argparse_
 from rlcert.constraints_command import CertifyConstraintsConfig, certify_constraints_command
 from rlcert.envs.options import RolloutOptions
 from rlcert.instability_command import InstabilityCommandConfig, instability_command
+from rlcert.lipschitz_command import (
+    LipschitzSweepConfig,
+    TrainLipschitzConfig,
+    lipschitz_sweep_command,
+    train_lipschitz_command,
+)
 from rlcert.reports.errors import InvalidValueError, RlcertError, RlcertWarning
 from rlcert.reports.validation import check_count, check_output_path
 from rlcert.stress_command import StressConfig, stress_command
@@ -284,12 +290,15 @@ COMMANDS = (
     Command(("probes",), None, _probes, "list every probe with its parameters and their valid values"),
     Command(("train", "tsddr"), TrainTsddrConfig, train_tsddr_command),
     Command(("train", "ppo-lagrangian"), TrainPpoLagrangianConfig, train_ppo_lagrangian_command),
+    Command(("train", "lipschitz"), TrainLipschitzConfig, train_lipschitz_command),
+    Command(("train", "lipschitz-sweep"), LipschitzSweepConfig, lipschitz_sweep_command),
     Command(("zoo", "list"), None, _zoo_list, "list the zoo agents and their scores"),
     Command(("zoo", "train"), ZooTrainConfig, _zoo_train),
 )
 _GROUPS = {
     "certify": "certificates (smoothing reward bounds, per-state radii, sound action certificates, constraints)",
-    "train": "train constrained policies (TS-DDR on hydrothermal dispatch, PPO-Lagrangian on CMDPs)",
+    "train": "train constrained policies (TS-DDR on hydrothermal dispatch, PPO-Lagrangian on CMDPs, Lipschitz-"
+    "constrained imitation)",
     "zoo": "the bundled agent zoo",
 }
 

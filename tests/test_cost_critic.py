@@ -26,6 +26,20 @@ def test_fitted_q_evaluation_finds_the_discounted_cost():
     assert torch.allclose(values, torch.full_like(values, 2.0), atol=0.25)
 
 
+def test_minus_the_reward_is_a_cost_for_an_env_without_one():
+    # CartPole pays 1 per step and reports no info['cost']: with cost = -reward, Q_c = -1 / (1 - gamma) where the
+    # policy balances, whatever the action
+    policy = load_policy("zoo:cartpole-ppo")
+    critic = fit_cost_critic(policy, "CartPole-v1", episodes=4, seed=0, gamma=0.5, rounds=20, cost="negative-reward")
+    states = torch.as_tensor(np.random.default_rng(0).normal(0, 0.05, (64, 4)), dtype=torch.float32)
+    values = critic.values(states)
+    assert torch.allclose(values, torch.full_like(values, -2.0), atol=0.25)
+    with pytest.raises(InvalidValueError, match="reports no cost"):
+        fit_cost_critic(policy, "CartPole-v1", episodes=1, rounds=1)
+    with pytest.raises(InvalidValueError, match="cost must be one of info, negative-reward, got 'reward'"):
+        fit_cost_critic(policy, "CartPole-v1", episodes=1, rounds=1, cost="reward")
+
+
 def test_the_same_seed_fits_the_same_critic():
     policy = load_policy("zoo:cartpole-ppo")
     fits = [fit_cost_critic(policy, CARTPOLE_COST_ID, episodes=2, seed=3, rounds=2) for _ in range(2)]

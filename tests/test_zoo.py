@@ -16,6 +16,8 @@ ALL_ENTRIES = {e.name: e for e in zoo_entries()}
 ENTRIES = {name: e for name, e in ALL_ENTRIES.items() if e.kind == "policy"}
 # The constrained agents come from `rlcert train ppo-lagrangian` (their own command), the rest from a zoo recipe.
 CONSTRAINED = sorted(name for name, entry in ENTRIES.items() if "cost_limit" in entry.meta["training"])
+# The Lipschitz-constrained imitators come from `rlcert train lipschitz` and record their certified constant.
+IMITATED = sorted(name for name, entry in ENTRIES.items() if "lipschitz" in entry.meta)
 ATARI = sorted(name for name, entry in ENTRIES.items() if entry.meta["training"].get("network") == "atari-cnn")
 CLASSIC = sorted(set(ENTRIES) - set(ATARI) - set(CONSTRAINED))
 
@@ -42,6 +44,10 @@ def test_the_zoo_holds_every_required_agent_with_its_metadata():
             assert f"{config.task}-{meta['algorithm'].lower()}" == name
             assert config.training_config().env == meta["env"]
             assert (entry.path / "learning_curve.csv").exists()
+        elif name in IMITATED:
+            config = _reproducing_config(meta["training"]["command"])
+            assert config.expert == meta["training"]["expert"] and (config.env or meta["env"]) == meta["env"]
+            assert meta["training"]["hyperparameters"]["alpha"] == config.alpha
         else:
             assert meta["training"]["command"] == f"rlcert zoo train {name}"
             assert name in RECIPES and meta["env"] == RECIPES[name].env
@@ -68,12 +74,27 @@ def test_zoo_agents_load_conform_and_met_their_minimum(name):
     if name in CONSTRAINED:  # a Lagrangian agent keeps its cost limit; its plain-PPO baseline does not
         assert (evaluation["mean_cost"] <= evaluation["cost_limit"]) == (entry.meta["algorithm"] == "PPO-Lagrangian")
         return
+    if name in IMITATED:  # an imitator plays within 5 % of its expert's recorded score
+        expert = ENTRIES[entry.meta["training"]["expert"].removeprefix("zoo:")].evaluation["mean_return"]
+        assert evaluation["mean_return"] >= expert - 0.05 * abs(expert)
+        return
     score = evaluation["smoothed"]["mean_return"] if "smoothed" in evaluation else evaluation["mean_return"]
     assert score >= entry.meta["min_score"]
     twin = RECIPES[name].twin
     if twin in ENTRIES:  # a noise-trained agent stays within 25 % of its plain twin at sigma = 0
         plain = ENTRIES[twin].evaluation["mean_return"]
         assert evaluation["mean_return"] >= plain - 0.25 * abs(plain)
+
+
+@pytest.mark.parametrize("name", IMITATED)
+def test_an_imitators_recorded_constant_is_certified_from_its_weights_and_within_alpha(name):
+    from rlcert.certify.lipschitz import lipschitz_upper_bound
+
+    meta = ENTRIES[name].meta
+    recorded = meta["lipschitz"]
+    constant = lipschitz_upper_bound(load_zoo_policy(name).module, recorded["norm"])
+    assert recorded["evidence"] == "sound" and constant == pytest.approx(recorded["certified_constant"], rel=1e-6)
+    assert constant <= meta["training"]["hyperparameters"]["alpha"] * (1 + 1e-6)
 
 
 @pytest.mark.parametrize("name", CONSTRAINED)

@@ -27,8 +27,14 @@ def _network(inputs: int, outputs: int, hidden: int) -> nn.Module:
                          nn.Linear(hidden, outputs))  # fmt: skip
 
 
-def _transitions(policy: Policy, env_spec: str, episodes: int, exploration: float, seed: np.random.SeedSequence):
-    """(s, a, c, s', terminal) of ``episodes`` episodes of the policy with ε-random actions."""
+COST_SOURCES = ("info", "negative-reward")
+
+
+def _transitions(
+    policy: Policy, env_spec: str, episodes: int, exploration: float, seed: np.random.SeedSequence, cost: str
+):
+    """(s, a, c, s', terminal) of ``episodes`` episodes of the policy with ε-random actions; c is ``info['cost']``
+    or minus the reward (``cost``)."""
     env = make_env(env_spec)
     env_seeds, action_seq = seed.spawn(2)
     rng = np.random.default_rng(action_seq)
@@ -41,10 +47,14 @@ def _transitions(policy: Policy, env_spec: str, episodes: int, exploration: floa
                 action = policy.act(obs[None])[0]
                 if rng.random() < exploration:
                     action = env.action_space.sample()
-                next_obs, _, terminated, truncated, info = env.step(action)
-                if "cost" not in info:
+                next_obs, reward, terminated, truncated, info = env.step(action)
+                if cost == "negative-reward":
+                    step_cost = -float(reward)
+                elif "cost" in info:
+                    step_cost = float(info["cost"])
+                else:
                     raise InvalidValueError(f"{env_spec} reports no cost (info['cost']): no cost critic can be fitted")
-                rows.append((obs, action, float(info["cost"]), next_obs, terminated))
+                rows.append((obs, action, step_cost, next_obs, terminated))
                 if terminated or truncated:
                     break
                 obs = next_obs
@@ -65,8 +75,15 @@ def fit_cost_critic(
     rounds: int = 50,
     steps_per_round: int = 100,
     hidden: int = 64,
+    cost: str = "info",
 ) -> CostCritic:
-    """Q_c of ``policy`` on ``env_spec`` by fitted Q evaluation (module docstring) on ``episodes`` episodes."""
+    """Q_c of ``policy`` on ``env_spec`` by fitted Q evaluation (module docstring) on ``episodes`` episodes.
+
+    ``cost`` is what each step costs: ``info`` (the env's constraint cost, ``info['cost']``) or
+    ``negative-reward`` (minus the reward: Q_c is then the policy's negated Q-function, and an attack that
+    raises it lowers the return, the episode cost of Al Makdah et al. 2022)."""
+    if cost not in COST_SOURCES:
+        raise InvalidValueError(f"cost must be one of {', '.join(COST_SOURCES)}, got {cost!r}")
     check_count("episodes", episodes)
     check_finite("gamma", gamma, 0)
     if not 0 <= gamma < 1:
@@ -75,7 +92,7 @@ def fit_cost_critic(
         raise InvalidValueError(f"exploration must be in [0, 1], got {exploration!r}")
     seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     data_seq, init_seq = seq.spawn(2)
-    obs, actions, costs, next_obs, terminal = _transitions(policy, env_spec, episodes, exploration, data_seq)
+    obs, actions, costs, next_obs, terminal = _transitions(policy, env_spec, episodes, exploration, data_seq, cost)
     space = policy.action_space
     discrete = isinstance(space, gym.spaces.Discrete)
     width = int(np.prod(obs.shape[1:]))

@@ -13,7 +13,8 @@ actions; each vertex's primal step divided by 1 + its weighted degree, which kee
 grows) trade the fit against the edge constraints. The constraints hold on edges only, so the values need not
 be α-Lipschitz over all pairs; the McShane extension π(x)_k = min_i [F_ik + α ‖x − x_i‖] is α-Lipschitz in each
 output whatever the F_i are (a minimum of α-Lipschitz functions), and equals F_ik at x_i wherever the values are
-α-Lipschitz. Its constant is therefore certified by that theorem, not by the solver's progress.
+α-Lipschitz. Its constant is therefore certified by that theorem (``rlcert.certify.lipschitz_extension``, which
+``certify.lipschitz_upper_bound`` calls), not by the solver's progress.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from scipy.spatial import cKDTree
-from torch import nn
 
 from rlcert.certify.bounds import check_norm
+from rlcert.certify.lipschitz_extension import McShaneExtension
 from rlcert.reports.errors import InvalidValueError
 from rlcert.reports.validation import check_count, check_finite
 from rlcert.training.demonstrations import Demonstrations
@@ -62,22 +63,6 @@ class GraphImitationConfig:
             raise InvalidValueError(f"samples must be 0 (all) or at least 2, got {self.samples}")
         check_finite("step_size", self.step_size, 0, strict=True)
         check_finite("dual_step", self.dual_step, 0, strict=True)
-
-
-class McShaneExtension(nn.Module):
-    """π(x)_k = min_i [values_ik + α ‖x − anchors_i‖]: α-Lipschitz in every output coordinate (module docstring)."""
-
-    def __init__(self, anchors: torch.Tensor, values: torch.Tensor, alpha: float, norm: str):
-        super().__init__()
-        # float64: the minimum of cones is α-Lipschitz exactly; float32 rounding of near-equal states would show
-        # ratios a few 1e-4 above α
-        self.register_buffer("anchors", anchors.detach().clone().double())
-        self.register_buffer("values", values.detach().clone().double())
-        self.alpha, self.norm = float(alpha), norm
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        distances = torch.cdist(x.flatten(1).double(), self.anchors, p=2.0 if self.norm == "2" else float("inf"))
-        return (self.values[None] + self.alpha * distances[..., None]).amin(1).to(x.dtype)
 
 
 @dataclass(frozen=True)

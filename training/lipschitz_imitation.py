@@ -21,8 +21,11 @@ actions with the squared error.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -88,6 +91,48 @@ class LipschitzImitation:
     pairs: int
     expert: str
     train_seconds: float
+
+    def save(self, out_dir: str | Path, env: str, command: str, evaluation: Any, name: str, seed: int) -> Path:
+        """Write ``weights.pt`` and a zoo-style ``meta.json`` (architecture, the training settings, the certified
+        constant and ``evaluation``, an ``Episodes`` of the policy in ``env``) to ``out_dir``; ``seed`` is the run's
+        seed (the weights' seed is its child). The folder loads as ``--policy OUT_DIR/weights.pt`` (or
+        ``zoo:NAME`` once in the zoo)."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        self.policy.save(out / "weights.pt", out / "architecture.json")
+        (out / "architecture.json").unlink()  # meta.json carries it, as in the zoo
+        config = self.config
+        meta = {
+            "name": name,
+            "description": f"Lipschitz-constrained imitation of {self.expert} (alpha {config.alpha:g}, "
+            f"l{config.norm}, {config.method})",
+            "env": env,
+            "algorithm": "Lipschitz imitation",
+            "architecture": self.policy.architecture(),
+            "training": {
+                "command": command,
+                "seed": seed,
+                "weights_seed": config.seed,
+                "timesteps": self.pairs,
+                "expert": self.expert,
+                "pairs": self.pairs,
+                "noise_sigma": 0.0,
+                "hyperparameters": {"alpha": config.alpha, "norm": config.norm, "method": config.method,
+                                    "hidden": list(config.hidden), "epochs": config.epochs,
+                                    "batch_size": config.batch_size, "learning_rate": config.learning_rate},
+                "wall_time_s": round(self.train_seconds, 2),
+            },
+            "lipschitz": {"certified_constant": self.certified_constant, "norm": config.norm, "evidence": "sound",
+                          "training_error": self.training_error,
+                          "method": "product of the exported layers' exact operator norms (rlcert.certify.lipschitz)"},
+            "evaluation": {"episodes": len(evaluation), "seed": evaluation.seed,
+                           "mean_return": evaluation.mean_return, "stderr_return": evaluation.stderr_return,
+                           "evidence": "empirical"},
+            "min_score": None,
+            "value_range": None,
+        }  # fmt: skip
+        (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+        return out
 
     def findings(self) -> tuple[Finding, ...]:
         params = {"alpha": self.config.alpha, "norm": self.config.norm, "method": self.config.method,
