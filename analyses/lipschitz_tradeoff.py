@@ -82,8 +82,8 @@ class TradeoffConfig:
     norm: str = "2"
     """The norm of the Lipschitz bound (states to logits or actions): 2 or inf."""
     method: str = "projection"
-    """projection, spectral-norm (neural, rlcert.training.lipschitz_imitation) or graph (primal-dual graph method
-    with a McShane extension; continuous actions)."""
+    """projection, spectral-norm, orthogonal (neural, rlcert.training.lipschitz_imitation) or graph (primal-dual
+    graph method with a McShane extension; continuous actions)."""
     pairs: int = 10_000
     """Demonstration pairs (state, expert action) trained on."""
     demo_episodes: int = 50

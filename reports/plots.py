@@ -368,7 +368,7 @@ def plot_lipschitz_tradeoff(tradeoff, path: str | Path) -> Path:
                 ax.plot(alphas[-1] * 1.6, tradeoff.expert.under("critic", norm, eps).mean, marker="*", color=color,
                         ms=9, ls="none")  # fmt: skip
         ax.set_xscale("log", base=2)
-        ax.set_xlabel(f"Lipschitz bound α ({'ℓ2' if config.norm == '2' else 'ℓ∞'}, certified)")
+        ax.set_xlabel(f"Lipschitz bound α trained under ({'ℓ2' if config.norm == '2' else 'ℓ∞'}; certified ≤ α)")
         ax.set_ylabel("mean return (95 % interval)")
         ax.set_title(f"{'ℓ2' if norm == '2' else 'ℓ∞'} attacks per step (★ expert under the attack)", fontsize=9)
         ax.grid(alpha=0.3)

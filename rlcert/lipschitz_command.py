@@ -33,8 +33,8 @@ class TrainLipschitzConfig:
     norm: str = "2"
     """2 or inf: the norm of state perturbations and of action changes."""
     method: str = "projection"
-    """projection (exact, after every step) or spectral-norm (torch's parametrization, exactly rescaled at
-    export; l2 only). The graph method's McShane extension is measured by lipschitz-sweep --method graph."""
+    """projection (exact, after every step), spectral-norm or orthogonal (torch's parametrizations, exactly
+    rescaled at export; l2 only). The graph method's McShane extension is measured by lipschitz-sweep --method graph."""
     pairs: int = 10_000
     """Demonstration pairs trained on."""
     demo_episodes: int = 50

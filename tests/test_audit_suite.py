@@ -93,7 +93,14 @@ def test_the_default_suite_has_every_check_with_its_default_budget():
     )
 
 
-@pytest.mark.parametrize("opening", ['title = "CartPole agent before release"', 'title = "Freeway: vanilla vs SA-DQN"'])
+@pytest.mark.parametrize(
+    "opening",
+    [
+        'title = "CartPole agent before release"',
+        'title = "Freeway: vanilla vs SA-DQN"',
+        'title = "CartPole: plain, noise-trained, Lipschitz-trained"',
+    ],
+)
 def test_the_readme_suites_load(tmp_path, opening):
     from pathlib import Path
 

@@ -33,7 +33,9 @@ def _empirical_lower_estimate(module, states: np.ndarray, norm: str, pairs: int 
     return float((top[keep] / bottom[keep]).max())
 
 
-@pytest.mark.parametrize("method, norm", [("projection", "2"), ("projection", "inf"), ("spectral-norm", "2")])
+@pytest.mark.parametrize(
+    "method, norm", [("projection", "2"), ("projection", "inf"), ("spectral-norm", "2"), ("orthogonal", "2")]
+)
 @pytest.mark.parametrize("alpha", [0.5, 4.0])
 def test_the_certified_constant_lies_between_the_sampled_ratios_and_alpha(cartpole, method, norm, alpha):
     demos, observation_space, action_space = cartpole

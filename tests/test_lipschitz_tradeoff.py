@@ -102,7 +102,7 @@ def test_the_covering_radius_is_the_farthest_query_from_its_nearest_sample():
     ({"eps": "-0.1"}, "eps must be"),
     ({"attack_norms": "1"}, "--attack-norms must be a comma list of 2 and inf"),
     ({"attacks": "critic,fgsm"}, "--attacks must be a comma list of critic, noise"),
-    ({"method": "lipsdp"}, "--method must be one of projection, spectral-norm, graph"),
+    ({"method": "lipsdp"}, "--method must be one of projection, spectral-norm, orthogonal, graph"),
     ({"method": "spectral-norm", "norm": "inf"}, "bounds the l2 operator norm only"),
     ({"hidden": "16,0"}, "--hidden must be a comma list of positive widths"),
     ({"critic_gamma": 1.0}, "--critic-gamma must be in"),

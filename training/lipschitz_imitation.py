@@ -11,6 +11,11 @@ r = α^(1/L) (L affine layers; ReLU is 1-Lipschitz), so Lip(π) ≤ ∏ ‖W_l�
 * ``spectral-norm`` (ℓ2 only): torch's ``parametrizations.spectral_norm`` (W = r · V / σ̂(V), σ̂ by power
   iteration). σ̂ underestimates σ, so the trained layers can exceed r (measured: 4.03 for α = 4); the export
   divides each layer by max(1, σ(W)/r) with the exact σ.
+* ``orthogonal`` (ℓ2 only): torch's ``parametrizations.orthogonal`` (W = r · Q, Q with orthonormal rows or
+  columns, every singular value r), Lipschitz by construction (Anil, Lucas & Grosse 2019 use such layers for
+  certified networks); exported with the same exact rescale. It spends the whole budget in every direction where
+  projection lets singular values shrink: on CartPole at α = 4 it played 216 against projection's 64 (measured
+  beside orthogonium 0.0.4's ``OrthoLinear``, 238, which needs a package for the same parametrization).
 
 Either way the policy is exported as a plain ``nn.Sequential`` of Linear and ReLU layers (so CROWN and the
 smoothing certificate apply to it), and its constant is certified by ``rlcert.certify.lipschitz`` from the
@@ -42,7 +47,9 @@ from rlcert.training.demonstrations import Demonstrations
 
 __all__ = ["LipschitzImitationConfig", "LipschitzImitation", "train_lipschitz_policy", "project_layer"]
 
-METHODS = ("projection", "spectral-norm")
+METHODS = ("projection", "spectral-norm", "orthogonal")
+# Methods that scale a normalized parametrization by r in the forward pass and rescale exactly at export.
+_PARAMETRIZED = ("spectral-norm", "orthogonal")
 
 
 @dataclass(frozen=True)
@@ -54,7 +61,8 @@ class LipschitzImitationConfig:
     norm: str = "2"
     """'2' or 'inf': the norm of state perturbations and of action changes."""
     method: str = "projection"
-    """'projection' (exact, after every step) or 'spectral-norm' (torch's parametrization, ℓ2 only)."""
+    """'projection' (exact, after every step), 'spectral-norm' or 'orthogonal' (torch's parametrizations, ℓ2
+    only)."""
     hidden: tuple[int, ...] = (64, 64)
     """Hidden layer widths of the MLP (ReLU)."""
     epochs: int = 30
@@ -68,8 +76,8 @@ class LipschitzImitationConfig:
         check_norm(self.norm)
         if self.method not in METHODS:
             raise InvalidValueError(f"method must be one of {', '.join(METHODS)}, got {self.method!r}")
-        if self.method == "spectral-norm" and self.norm != "2":
-            raise InvalidValueError("method 'spectral-norm' bounds the l2 operator norm only; use norm '2'")
+        if self.method in _PARAMETRIZED and self.norm != "2":
+            raise InvalidValueError(f"method {self.method!r} bounds the l2 operator norm only; use norm '2'")
         for name in ("epochs", "batch_size"):
             check_count(name, getattr(self, name))
         if not self.hidden or any(width < 1 for width in self.hidden):
@@ -193,6 +201,9 @@ def train_lipschitz_policy(
         if config.method == "spectral-norm":  # its power iteration starts from a random vector
             for layer in linears:
                 nn.utils.parametrizations.spectral_norm(layer)
+        elif config.method == "orthogonal":
+            for layer in linears:
+                nn.utils.parametrizations.orthogonal(layer)
     radius = config.alpha ** (1 / len(linears))
 
     def forward(x: torch.Tensor) -> torch.Tensor:
@@ -249,7 +260,7 @@ def _export(network: nn.Sequential, config: LipschitzImitationConfig, radius: fl
         plain = nn.Linear(layer.in_features, layer.out_features)
         with torch.no_grad():
             weight, bias = layer.weight.detach().clone(), layer.bias.detach().clone()
-            if config.method == "spectral-norm":
+            if config.method in _PARAMETRIZED:
                 weight, bias = weight * radius, bias * radius
                 # the power iteration's σ̂ can fall short of σ: rescale by the exact norm
                 weight /= max(1.0, float(torch.linalg.matrix_norm(weight.double(), ord=2)) / radius)
