@@ -2,7 +2,8 @@
 
 McShane (1934), "Extension of range of functions": given values F_i at points x_i, the map
 π(x)_k = min_i [F_ik + α ‖x − x_i‖] is α-Lipschitz in each output coordinate k on the whole space (a minimum of
-α-Lipschitz cones), whatever the F_i are, and equals F_ik at x_i wherever the values are themselves α-Lipschitz.
+α-Lipschitz cones), whatever the F_i are, and equals F_ik at x_i wherever the values are themselves α-Lipschitz;
+Whitney's max_i [F_ik − α ‖x − x_i‖] is the smallest such extension, and their average is one too.
 Al Makdah, Krishnan & Pasqualetti (IEEE OJ-CSYS 2022, §IV) need it to turn a policy constrained on the edges of a
 sample graph into one certified everywhere (REFERENCE §5). The constant below follows from that theorem and the
 norm inequalities ‖v‖∞ ≤ ‖v‖₂ ≤ √n ‖v‖∞, so it is ``sound``; bound propagation (CROWN) does not apply to a
@@ -17,17 +18,28 @@ import torch
 from torch import nn
 
 from rlcert.certify.bounds import check_norm
+from rlcert.reports.errors import InvalidValueError
 
-__all__ = ["McShaneExtension", "extension_lipschitz_bound", "find_extension"]
+__all__ = ["McShaneExtension", "extension_lipschitz_bound", "find_extension", "EXTENSION_KINDS"]
+
+EXTENSION_KINDS = ("mcshane", "midpoint")
 
 
 class McShaneExtension(nn.Module):
     """π(x)_k = min_i [values_ik + α ‖x − anchors_i‖] over flattened states: α-Lipschitz in every output
-    coordinate, with ‖·‖ the extension's own state ``norm`` (module docstring)."""
+    coordinate, with ‖·‖ the extension's own state ``norm`` (module docstring).
 
-    def __init__(self, anchors: torch.Tensor, values: torch.Tensor, alpha: float, norm: str):
+    ``kind="midpoint"`` returns the average of that (McShane's, the largest α-Lipschitz extension) and Whitney's
+    max_i [values_ik − α ‖x − anchors_i‖] (the smallest): still α-Lipschitz (an average of two α-Lipschitz maps),
+    equal to the values at the anchors under the same condition, and not biased toward the lowest nearby value
+    as McShane's minimum is far from the anchors."""
+
+    def __init__(self, anchors: torch.Tensor, values: torch.Tensor, alpha: float, norm: str, kind: str = "mcshane"):
         super().__init__()
         check_norm(norm)
+        if kind not in EXTENSION_KINDS:
+            raise InvalidValueError(f"kind must be one of {', '.join(EXTENSION_KINDS)}, got {kind!r}")
+        self.kind = kind
         # float64: the minimum of cones is α-Lipschitz exactly; float32 rounding of near-equal states would show
         # ratios a few 1e-4 above α
         self.register_buffer("anchors", anchors.detach().clone().double())
@@ -36,7 +48,11 @@ class McShaneExtension(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         distances = torch.cdist(x.flatten(1).double(), self.anchors, p=2.0 if self.norm == "2" else float("inf"))
-        return (self.values[None] + self.alpha * distances[..., None]).amin(1).to(x.dtype)
+        upper = (self.values[None] + self.alpha * distances[..., None]).amin(1)
+        if self.kind == "mcshane":
+            return upper.to(x.dtype)
+        lower = (self.values[None] - self.alpha * distances[..., None]).amax(1)
+        return (0.5 * (upper + lower)).to(x.dtype)
 
 
 def extension_lipschitz_bound(extension: McShaneExtension, norm: str = "2") -> float:

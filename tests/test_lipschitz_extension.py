@@ -12,11 +12,11 @@ from rlcert.certify.lipschitz_extension import McShaneExtension, extension_lipsc
 from rlcert.reports.errors import InvalidValueError
 
 
-def _extension(norm: str, states: int = 3, outputs: int = 2, alpha: float = 1.5) -> McShaneExtension:
+def _extension(norm: str, states: int = 3, outputs: int = 2, alpha: float = 1.5, kind="mcshane") -> McShaneExtension:
     rng = np.random.default_rng(0)
     anchors = torch.as_tensor(rng.normal(size=(40, states)))
     values = torch.as_tensor(rng.normal(scale=5.0, size=(40, outputs)))  # far from alpha-Lipschitz values
-    return McShaneExtension(anchors, values, alpha, norm)
+    return McShaneExtension(anchors, values, alpha, norm, kind)
 
 
 @pytest.mark.parametrize("own, query, expected", [
@@ -31,10 +31,11 @@ def test_the_constant_follows_the_theorem_and_the_norm_inequalities(own, query, 
     assert lipschitz_upper_bound(torch.nn.Sequential(torch.nn.Flatten(), extension), query) == pytest.approx(expected)
 
 
+@pytest.mark.parametrize("kind", ["mcshane", "midpoint"])
 @pytest.mark.parametrize("own", ["2", "inf"])
 @pytest.mark.parametrize("query", ["2", "inf"])
-def test_sampled_ratios_never_exceed_the_certified_constant(own, query):
-    extension = _extension(own)
+def test_sampled_ratios_never_exceed_the_certified_constant(own, query, kind):
+    extension = _extension(own, kind=kind)
     rng = np.random.default_rng(1)
     x = torch.as_tensor(rng.normal(scale=2.0, size=(3000, 3)))
     y = torch.cat([x[:1500] + 1e-3 * torch.as_tensor(rng.normal(size=(1500, 3))),

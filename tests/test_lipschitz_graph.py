@@ -41,6 +41,19 @@ def test_the_extension_interpolates_lipschitz_values_and_takes_the_lower_envelop
     assert steep(torch.tensor([[1.0], [3.0]])).flatten().tolist() == [1.0, 3.0]  # min(0 + |x|, 3 + |x - 1|)
 
 
+def test_the_midpoint_extension_averages_mcshane_and_whitney():
+    anchors = torch.tensor([[0.0], [1.0]])
+    steep = McShaneExtension(anchors, torch.tensor([[0.0], [3.0]]), alpha=1.0, norm="2", kind="midpoint")
+    # x = 0: (min(0, 4) + max(0, 2)) / 2 = 1; x = 1: (min(1, 3) + max(-1, 3)) / 2 = 2; x = 3: (3 + 1) / 2 = 2
+    assert steep(torch.tensor([[0.0], [1.0], [3.0]])).flatten().tolist() == [1.0, 2.0, 2.0]
+    exact = McShaneExtension(anchors, torch.tensor([[0.0], [0.5]]), alpha=1.0, norm="2", kind="midpoint")
+    assert exact(torch.tensor([[0.0], [1.0]])).flatten().tolist() == [0.0, 0.5]  # Lipschitz values: interpolated
+    with pytest.raises(InvalidValueError, match="kind must be one of mcshane, midpoint"):
+        McShaneExtension(anchors, torch.zeros(2, 1), 1.0, "2", kind="max")
+    with pytest.raises(InvalidValueError, match="extension must be one of mcshane, midpoint"):
+        GraphImitationConfig(alpha=1, extension="whitney")
+
+
 def test_bad_inputs_are_refused_in_one_line():
     with pytest.raises(InvalidValueError, match="--alpha must be a finite number > 0, got -1"):
         GraphImitationConfig(alpha=-1)
