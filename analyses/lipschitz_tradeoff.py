@@ -100,6 +100,10 @@ class TradeoffConfig:
     """Discount of the critic: how far ahead the attack looks (1 / (1 - γ) steps)."""
     epochs: int = 30
     """Training epochs of each neural policy."""
+    replicates: int = 1
+    """Policies trained per α from the same demonstrations with independent initial weights and minibatch orders;
+    a point's return is then their mean with policies as clusters (replicate 0 is the policy `rlcert train
+    lipschitz` trains with the same seed)."""
     hidden: str = "64,64"
     """Hidden layer widths of each neural policy (ReLU)."""
 
@@ -119,14 +123,16 @@ class TradeoffConfig:
         if self.method not in TRADEOFF_METHODS:
             raise InvalidValueError(f"--method must be one of {', '.join(TRADEOFF_METHODS)}, got {self.method!r}")
         for name in ("pairs", "demo_episodes", "holdout_episodes", "episodes", "attack_steps", "critic_episodes",
-                     "epochs"):  # fmt: skip
+                     "epochs", "replicates"):  # fmt: skip
             check_count(name, getattr(self, name))
         if not 0 <= self.critic_gamma < 1:
             raise InvalidValueError(f"--critic-gamma must be in [0, 1), got {self.critic_gamma!r}")
         self.hidden_widths()
+        if self.method == "graph" and self.replicates > 1:
+            raise InvalidValueError("--replicates above 1 needs a neural method: the graph method is deterministic")
         # the imitation configs refuse what they cannot do (spectral-norm with the inf norm) before any episode
         if self.method != "graph":
-            self.imitation(self.alpha_values()[0], 0)
+            self.imitation(self.alpha_values()[0], 0, 0)
 
     def alpha_values(self) -> list[float]:
         return parse_radii(self.alphas, "alphas")
@@ -143,10 +149,12 @@ class TradeoffConfig:
     def hidden_widths(self) -> tuple[int, ...]:
         return parse_widths(self.hidden)
 
-    def imitation(self, alpha: float, seed: int) -> LipschitzImitationConfig:
-        """The neural training settings at α; the weights and minibatch order come from the run's ``seed``."""
+    def imitation(self, alpha: float, seed: int, replicate: int) -> LipschitzImitationConfig:
+        """The neural training settings at α; the weights and minibatch order of ``replicate`` come from a child of
+        the run's ``seed`` (replicate 0's is the one ``rlcert train lipschitz`` uses)."""
+        key = (TRAINING_STREAM,) if replicate == 0 else (TRAINING_STREAM, replicate)
         return LipschitzImitationConfig(alpha, self.norm, self.method, self.hidden_widths(), self.epochs,
-                                        seed=child_seed(seed, TRAINING_STREAM))  # fmt: skip
+                                        seed=child_seed(seed, *key))  # fmt: skip
 
 
 def parse_widths(text: str) -> tuple[int, ...]:
@@ -177,12 +185,16 @@ class ClosedLoopReturn:
     eps: float
     mean: float
     stderr: float
+    """Standard error of ``mean``: over episodes for one policy, over the policies' means for several."""
     episodes: int
+    """Episodes in all (per policy times ``policies``)."""
+    policies: int = 1
 
 
 @dataclass(frozen=True)
 class TradeoffPoint:
-    """One policy of the sweep (the expert itself when ``alpha`` is None)."""
+    """One policy of the sweep (the expert itself when ``alpha`` is None), or the summary of an α's replicates
+    (``LipschitzTradeoff.summary``)."""
 
     alpha: float | None
     certified_constant: float
@@ -195,6 +207,7 @@ class TradeoffPoint:
     learning_error_bound: float | None = None
     """e_train + (α + L*)·r_N (continuous actions; empirical through r_N)."""
     policy: Policy | None = field(default=None, repr=False, compare=False)
+    replicate: int = 0
 
     def clean(self) -> ClosedLoopReturn:
         return next(r for r in self.returns if r.attack == "none")
@@ -226,6 +239,29 @@ class LipschitzTradeoff:
     def discrete(self) -> bool:
         return isinstance(self.subject.policy.action_space, gym.spaces.Discrete)
 
+    def summaries(self) -> tuple[TradeoffPoint, ...]:
+        """One point per α over its replicates (the points themselves with one replicate): the largest certified
+        constant (the one every replicate satisfies), the mean training error, the largest implied bound, and
+        each setting's mean return with policies as clusters."""
+        alphas = list(dict.fromkeys(p.alpha for p in self.points))
+        return tuple(self.summary(alpha) for alpha in alphas)
+
+    def summary(self, alpha: float) -> TradeoffPoint:
+        group = [p for p in self.points if p.alpha == alpha]
+        if len(group) == 1:
+            return group[0]
+        returns = []
+        for first in group[0].returns:
+            means = np.array([p.under(first.attack, first.norm, first.eps).mean if first.attack != "none"
+                              else p.clean().mean for p in group])  # fmt: skip
+            returns.append(ClosedLoopReturn(first.attack, first.norm, first.eps, float(means.mean()),
+                                            float(means.std(ddof=1) / math.sqrt(len(means))),
+                                            first.episodes * len(group), len(group)))  # fmt: skip
+        bounds = [p.learning_error_bound for p in group]
+        return TradeoffPoint(alpha, max(p.certified_constant for p in group),
+                             float(np.mean([p.training_error for p in group])), sum(p.train_seconds for p in group),
+                             tuple(returns), None if None in bounds else max(bounds), group[0].policy)  # fmt: skip
+
     def attacked_error_bound(self, point: TradeoffPoint, norm: str, eps: float) -> float | None:
         """The implied action error under an attack of radius ε in ``norm``: e_learn + constant · ε, with ε
         converted to the sweep's norm (an ℓ∞ ball of radius ε lies in the ℓ2 ball of radius ε√n)."""
@@ -238,7 +274,7 @@ class LipschitzTradeoff:
     def best_alphas(self, attack: str, norm: str, eps: float) -> tuple[float, ...]:
         """The α values with the highest mean return in a setting, every one of a tie (several policies can play
         whole episodes); empty where the setting was not run."""
-        scored = [(r.mean, p.alpha) for p in self.points if (r := p.under(attack, norm, eps)) is not None]
+        scored = [(r.mean, p.alpha) for p in self.summaries() if (r := p.under(attack, norm, eps)) is not None]
         best = max((mean for mean, _ in scored), default=None)
         return tuple(alpha for mean, alpha in scored if mean == best)
 
@@ -254,6 +290,8 @@ class LipschitzTradeoff:
                                            "state, maximum"))  # fmt: skip
         for point in (self.expert, *self.points):
             params = base | {"alpha": point.alpha if point.alpha is not None else "expert"}
+            if self.config.replicates > 1 and point.alpha is not None:
+                params |= {"replicate": point.replicate}
             findings.append(Finding("certified_lipschitz_constant", point.certified_constant, "sound", params=params,
                                     method="rlcert.certify.lipschitz_upper_bound of the exported network"))  # fmt: skip
             if point.alpha is not None:
@@ -275,11 +313,11 @@ class LipschitzTradeoff:
 
     def to_dict(self) -> dict[str, Any]:
         def point_dict(point: TradeoffPoint) -> dict[str, Any]:
-            out = {"alpha": point.alpha, "certified_constant": point.certified_constant,
+            out = {"alpha": point.alpha, "replicate": point.replicate, "certified_constant": point.certified_constant,
                    "training_error": point.training_error, "train_seconds": round(point.train_seconds, 3),
                    "learning_error_bound": point.learning_error_bound,
                    "returns": [{"attack": r.attack, "norm": r.norm, "eps": r.eps, "mean": r.mean, "stderr": r.stderr,
-                                "episodes": r.episodes} for r in point.returns]}  # fmt: skip
+                                "episodes": r.episodes, "policies": r.policies} for r in point.returns]}  # fmt: skip
             out["attacked_error_bounds"] = [
                 {"norm": norm, "eps": eps, "bound": self.attacked_error_bound(point, norm, eps)}
                 for norm in self.config.norm_values() for eps in self.config.eps_values()
@@ -290,7 +328,9 @@ class LipschitzTradeoff:
                 "rollout": self.rollout.result_params(), "pairs": self.pairs,
                 "demonstration_return": self.demonstration_return, "covering_radius": self.covering_radius,
                 "expert_lipschitz": self.expert_lipschitz, "expert": point_dict(self.expert),
-                "points": [point_dict(p) for p in self.points], "seconds": round(self.seconds, 1),
+                "points": [point_dict(p) for p in self.points],
+                "summaries": [point_dict(p) for p in self.summaries()] if self.config.replicates > 1 else [],
+                "seconds": round(self.seconds, 1),
                 "best_alphas": [{"attack": a, "norm": n, "eps": e, "alphas": list(self.best_alphas(a, n, e))}
                                for a in self.config.attack_kinds() for n in self.config.norm_values()
                                for e in self.config.eps_values()]}  # fmt: skip
@@ -337,10 +377,11 @@ def _training_error(policy: Policy, demonstrations: Demonstrations, norm: str) -
 
 
 def _train(demonstrations: Demonstrations, alpha: float, config: TradeoffConfig, expert: Policy, seed: int,
-           ) -> tuple[Policy, float]:  # fmt: skip
-    """The policy trained under α and its training time."""
+           replicate: int) -> tuple[Policy, float]:  # fmt: skip
+    """The policy trained under α (one replicate) and its training time."""
     if config.method != "graph":
-        trained = train_lipschitz_policy(demonstrations, config.imitation(alpha, seed), expert.observation_space,
+        trained = train_lipschitz_policy(demonstrations, config.imitation(alpha, seed, replicate),
+                                         expert.observation_space,
                                          expert.action_space)  # fmt: skip
         return trained.policy, trained.train_seconds
     graph = train_graph_policy(demonstrations, GraphImitationConfig(alpha, config.norm))
@@ -412,15 +453,16 @@ def lipschitz_tradeoff(
         on_point(expert_point)
     points = []
     for alpha in config.alpha_values():
-        trained, seconds = _train(demonstrations, alpha, config, policy, rollout.seed)
-        error = _training_error(trained, demonstrations, config.norm)
-        constant = lipschitz_upper_bound(trained.module, config.norm)
-        bound = None if expert_lipschitz is None else error + (constant + expert_lipschitz) * radius
-        point = TradeoffPoint(alpha, constant, error, seconds,
-                              _closed_loop(trained, subject, config, rollout, f"alpha-{alpha:g}"), bound,
-                              policy=trained)  # fmt: skip
-        points.append(point)
-        if on_point is not None:
-            on_point(point)
+        for replicate in range(config.replicates):
+            trained, seconds = _train(demonstrations, alpha, config, policy, rollout.seed, replicate)
+            error = _training_error(trained, demonstrations, config.norm)
+            constant = lipschitz_upper_bound(trained.module, config.norm)
+            bound = None if expert_lipschitz is None else error + (constant + expert_lipschitz) * radius
+            label = f"alpha-{alpha:g}" + (f"-replicate-{replicate}" if replicate else "")
+            returns = _closed_loop(trained, subject, config, rollout, label)
+            point = TradeoffPoint(alpha, constant, error, seconds, returns, bound, policy=trained, replicate=replicate)
+            points.append(point)
+            if on_point is not None:
+                on_point(point)
     return LipschitzTradeoff(subject, config, rollout, len(demonstrations), demonstrations.mean_return, radius,
                              expert_lipschitz, expert_point, tuple(points), time.perf_counter() - started)  # fmt: skip

@@ -349,10 +349,11 @@ def plot_lipschitz_tradeoff(tradeoff, path: str | Path) -> Path:
     config = tradeoff.config
     norms, radii, kinds = config.norm_values(), config.eps_values(), config.attack_kinds()
     fig, axes = plt.subplots(1, len(norms) + 1, figsize=(5.2 * (len(norms) + 1), 4.6), dpi=110)
-    alphas = np.array([p.alpha for p in tradeoff.points])
+    points = tradeoff.summaries()  # one per alpha, over its replicates
+    alphas = np.array([p.alpha for p in points])
     colors = plt.get_cmap("viridis")(np.linspace(0.0, 0.85, len(radii)))
     for ax, norm in zip(axes, norms):
-        clean = [p.clean() for p in tradeoff.points]
+        clean = [p.clean() for p in points]
         ax.errorbar(alphas, [r.mean for r in clean], [1.96 * r.stderr for r in clean], color="black", marker="o",
                     ms=4, capsize=2, label="clean")  # fmt: skip
         ax.axhline(tradeoff.expert.clean().mean, color="black", ls=":", lw=1, label="expert, clean")
@@ -360,7 +361,7 @@ def plot_lipschitz_tradeoff(tradeoff, path: str | Path) -> Path:
             for kind, style in (("critic", "-"), ("noise", "--")):
                 if kind not in kinds:
                     continue
-                rows = [p.under(kind, norm, eps) for p in tradeoff.points]
+                rows = [p.under(kind, norm, eps) for p in points]
                 ax.errorbar(alphas, [r.mean for r in rows], [1.96 * r.stderr for r in rows], color=color, ls=style,
                             marker="o" if kind == "critic" else "x", ms=4, capsize=2,
                             label=f"ε={eps:g} {'attack' if kind == 'critic' else 'noise'}")  # fmt: skip
@@ -374,11 +375,11 @@ def plot_lipschitz_tradeoff(tradeoff, path: str | Path) -> Path:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=6, ncol=2)
     terms = axes[-1]
-    terms.plot(alphas, [p.certified_constant for p in tradeoff.points], color="tab:gray", marker="s", ms=3,
+    terms.plot(alphas, [p.certified_constant for p in points], color="tab:gray", marker="s", ms=3,
                label="certified constant (sound)")  # fmt: skip
     terms.plot(
         alphas,
-        [p.training_error for p in tradeoff.points],
+        [p.training_error for p in points],
         color="tab:blue",
         marker="o",
         ms=3,
@@ -386,10 +387,10 @@ def plot_lipschitz_tradeoff(tradeoff, path: str | Path) -> Path:
     )
     if tradeoff.expert_lipschitz is not None:
         label = f"e_train + (α + L*) r_N  (r_N {tradeoff.covering_radius:.3g}, L* {tradeoff.expert_lipschitz:.3g})"
-        terms.plot(alphas, [p.learning_error_bound for p in tradeoff.points], color="tab:red", marker="o", ms=3,
+        terms.plot(alphas, [p.learning_error_bound for p in points], color="tab:red", marker="o", ms=3,
                    label=label)  # fmt: skip
         for eps, color in zip(radii, colors):
-            terms.plot(alphas, [tradeoff.attacked_error_bound(p, config.norm, eps) for p in tradeoff.points],
+            terms.plot(alphas, [tradeoff.attacked_error_bound(p, config.norm, eps) for p in points],
                        color=color, ls="-.", label=f"… + α·ε under ε={eps:g}")  # fmt: skip
     terms.set_xscale("log", base=2)
     terms.set_yscale("log")
@@ -399,7 +400,9 @@ def plot_lipschitz_tradeoff(tradeoff, path: str | Path) -> Path:
     terms.grid(alpha=0.3)
     terms.legend(fontsize=6)
     title = (f"Lipschitz-constrained imitation of {tradeoff.subject.reference} on {tradeoff.subject.env}: "
-             f"{tradeoff.pairs} pairs, {config.method}, {config.episodes} episodes per point, "
+             f"{tradeoff.pairs} pairs, {config.method}, {config.episodes} episodes per point"
+             + (f" and policy ({config.replicates} policies per α, policies as clusters)" if config.replicates > 1
+                else "") + ", "
              f"critic attack {config.attack_steps} PGD steps")  # fmt: skip
     fig.suptitle("\n".join(textwrap.wrap(title, 120)), fontsize=10)
     return _save_figure(fig, path)

@@ -126,7 +126,11 @@ def lipschitz_sweep_command(config: LipschitzSweepConfig) -> int:
 
     def progress(point) -> None:
         clean = point.clean()
-        label = "expert" if point.alpha is None else f"alpha {point.alpha:g}"
+        label = (
+            "expert"
+            if point.alpha is None
+            else f"alpha {point.alpha:g}" + (f" (replicate {point.replicate})" if config.replicates > 1 else "")
+        )
         console.print(f"{label}: certified {point.certified_constant:.4g}, clean return {clean.mean:.1f}")
 
     result = lipschitz_tradeoff(config.expert, config.env, narrow(TradeoffConfig, config),
@@ -137,12 +141,13 @@ def lipschitz_sweep_command(config: LipschitzSweepConfig) -> int:
     plot = result.plot(Path(config.out).with_suffix(".png"))
     kinds = config.attack_kinds()
     for norm in config.norm_values():  # one table per attack norm, one column per radius: attack / noise
+        policies = f" x {config.replicates} policies" if config.replicates > 1 else ""
         table = Table(title=f"{result.subject.label()} · {result.pairs} pairs · {config.method} · mean return over "
-                            f"{config.episodes} episodes (empirical) under l{norm} perturbations per step: "
+                            f"{config.episodes} episodes{policies} (empirical) under l{norm} perturbations per step: "
                             f"{' / '.join(kinds)} · certified constant (sound, l{config.norm})")  # fmt: skip
         for column in ("alpha", "certified", "train error", "clean", *(f"eps {e:g}" for e in config.eps_values())):
             table.add_column(column, justify="right")
-        for point in (*result.points, result.expert):
+        for point in (*result.summaries(), result.expert):
             cells = [" / ".join(f"{point.under(k, norm, e).mean:.0f}" for k in kinds) for e in config.eps_values()]
             table.add_row("expert" if point.alpha is None else f"{point.alpha:g}", f"{point.certified_constant:.4g}",
                           f"{point.training_error:.3g}", f"{point.clean().mean:.1f}", *cells)  # fmt: skip

@@ -115,3 +115,30 @@ def test_bad_settings_are_refused_before_anything_runs(changes, message):
 def test_the_graph_method_is_refused_for_discrete_actions():
     with pytest.raises(InvalidValueError, match="--method graph fits continuous actions"):
         lipschitz_tradeoff("zoo:cartpole-ppo", config=TradeoffConfig(method="graph", **SMALL), rollout=QUIET)
+
+
+def test_replicates_are_summarized_with_policies_as_clusters(tmp_path):
+    config = TradeoffConfig(alphas="64", eps="0.2", attack_norms="2", attacks="noise", replicates=2, **SMALL)
+    result = lipschitz_tradeoff("zoo:cartpole-ppo", "CartPole-v1?max_steps=80", config, QUIET)
+    first, second = result.points
+    assert (first.replicate, second.replicate) == (0, 1) and first.alpha == second.alpha == 64.0
+    weights = [p.policy.module.state_dict()["1.weight"] for p in result.points]
+    assert not torch.equal(*weights)  # independent initial weights
+    (summary,) = result.summaries()
+    means = np.array([first.clean().mean, second.clean().mean])
+    clean = summary.clean()
+    assert clean.mean == pytest.approx(means.mean()) and clean.policies == 2 and clean.episodes == 6
+    assert clean.stderr == pytest.approx(means.std(ddof=1) / np.sqrt(2))
+    assert summary.certified_constant == max(first.certified_constant, second.certified_constant)
+    # replicate 0 is the policy `rlcert train lipschitz` trains with the same seed
+    single = lipschitz_tradeoff(
+        "zoo:cartpole-ppo",
+        "CartPole-v1?max_steps=80",
+        TradeoffConfig(alphas="64", eps="0.2", attack_norms="2", attacks="noise", **SMALL),
+        QUIET,
+    )
+    assert torch.equal(single.points[0].policy.module.state_dict()["1.weight"], weights[0])
+    assert len(result.to_dict()["summaries"]) == 1
+    assert result.plot(tmp_path / "replicates.png").is_file()
+    with pytest.raises(InvalidValueError, match="--replicates above 1 needs a neural method"):
+        TradeoffConfig(method="graph", replicates=2)
