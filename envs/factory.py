@@ -116,6 +116,7 @@ PRESETS: dict[str, tuple[str, str]] = {
     "boxing": ("ALE/Boxing-v5", "Boxing, standard Atari preprocessing"),
     "gopher": ("ALE/Gopher-v5", "Gopher, standard Atari preprocessing"),
     "bankheist": ("ALE/BankHeist-v5", "BankHeist, standard Atari preprocessing"),
+    "surprise-rooms": ("rlcert/SurpriseRooms-v0", "Adversarial Surprise's 4 dark or flashing rooms, 128 steps"),
 }
 
 _BOOL_OPTIONS = {"one_round", "raw"}
@@ -137,6 +138,18 @@ def _register_ale() -> None:
     import ale_py
 
     gym.register_envs(ale_py)
+
+
+def _register_minigrid(gym_id: str) -> None:
+    """Register the minigrid env on first use: minigrid (and pygame under it) load only for those who ask."""
+    if not gym_id.startswith("rlcert/SurpriseRooms"):
+        return
+    try:
+        import rlcert.envs.surprise_rooms  # noqa: F401  (registers the id)
+    except ImportError as error:
+        raise UnknownEnvError(
+            f"{gym_id} needs minigrid 3 (Python 3.11+): pip install 'minigrid>=3' ({error})"
+        ) from None
 
 
 def _parse_value(key: str, raw: str) -> Any:
@@ -192,6 +205,7 @@ def resolve_env_spec(spec: str | EnvSpec) -> EnvSpec:
         text = base + (("&" if "?" in base else "?") + extra if extra else "")
     gym_id, _, query = text.partition("?")
     _register_ale()
+    _register_minigrid(gym_id)
     if gym_id not in gym.registry:
         candidates = list(PRESETS) + _registered_ids()
         close = difflib.get_close_matches(gym_id, candidates, n=4, cutoff=0.5)
