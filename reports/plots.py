@@ -18,6 +18,8 @@ __all__ = [
     "plot_constrained_training",
     "plot_instability",
     "plot_lipschitz_tradeoff",
+    "plot_surprise_training",
+    "plot_surprise_episodes",
 ]
 
 
@@ -405,4 +407,66 @@ def plot_lipschitz_tradeoff(tradeoff, path: str | Path) -> Path:
                 else "") + ", "
              f"critic attack {config.attack_steps} PGD steps")  # fmt: skip
     fig.suptitle("\n".join(textwrap.wrap(title, 120)), fontsize=10)
+    return _save_figure(fig, path)
+
+
+def plot_surprise_training(curves: Mapping[str, Sequence[Mapping[str, float]]], path: str | Path) -> Path:
+    """Adversarial Surprise and its baselines over training (``rlcert.training.surprise_training``): rooms and
+    cells visited per episode against frames for every method, and the Explore and Control returns of the game."""
+    plt = _pyplot()
+    fig, (rooms, cells, returns) = plt.subplots(1, 3, figsize=(15.0, 4.2), dpi=110)
+    colors = {"adversarial-surprise": "tab:red", "smirl": "tab:blue", "rnd": "tab:green", "random": "tab:gray"}
+    for method, rows in curves.items():
+        if not rows:
+            continue
+        frames = np.array([r["frames"] for r in rows], dtype=float)
+        window = max(1, min(10, len(rows) // 5))
+        kernel = np.ones(window) / window
+        for ax, key in ((rooms, "rooms_visited"), (cells, "cells_visited")):
+            values = np.convolve([r[key] for r in rows], kernel, mode="valid")
+            ax.plot(frames[window - 1 :], values, color=colors.get(method), label=method)
+        if method == "adversarial-surprise":
+            for key, style in (("control_return", "-"), ("explore_return", "--")):
+                values = np.convolve([r[key] for r in rows], kernel, mode="valid")
+                returns.plot(frames[window - 1 :], values, color="tab:red", ls=style, label=key.split("_")[0])
+    rooms.set_ylabel("rooms visited per episode (of 4)")
+    cells.set_ylabel("cells visited per episode")
+    returns.set_ylabel("return per episode (log-likelihood, nats)")
+    returns.set_title("Adversarial Surprise: Explore = −Control", fontsize=9)
+    for ax in (rooms, cells, returns):
+        ax.set_xlabel("env frames")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    rooms.set_title("coverage over training (rolling mean)", fontsize=9)
+    return _save_figure(fig, path)
+
+
+def plot_surprise_episodes(plays: Mapping[str, object], path: str | Path) -> Path:
+    """Episodes of trained runs (``rlcert.analyses.surprise_exploration``): the observation entropy over an
+    episode (mean over episodes; Explore's rounds shaded), and each method's visitation heat-map of one layout."""
+    plt = _pyplot()
+    fig = plt.figure(figsize=(4.0 * max(len(plays), 2), 7.6), dpi=110)
+    grid = fig.add_gridspec(2, max(len(plays), 2))
+    sawtooth = fig.add_subplot(grid[0, :])
+    colors = {"adversarial-surprise": "tab:red", "smirl": "tab:blue", "rnd": "tab:green", "random": "tab:gray"}
+    for method, play in plays.items():
+        sawtooth.plot(np.arange(1, play.entropy.shape[1] + 1), play.mean_entropy_by_step(), color=colors.get(method),
+                      label=f"{method} ({play.entropy.shape[0]} episodes)")  # fmt: skip
+        if method == "adversarial-surprise":
+            for start in range(0, play.entropy.shape[1], play.round_length):
+                if play.explore_turn[0, start]:
+                    sawtooth.axvspan(start + 0.5, start + play.round_length + 0.5, color="tab:red", alpha=0.08)
+    window = next(iter(plays.values())).window if plays else 8
+    sawtooth.set_xlabel("step of the episode (shaded: Explore's rounds)")
+    sawtooth.set_ylabel(f"observation entropy over the last {window} steps (nats)")
+    sawtooth.grid(alpha=0.3)
+    sawtooth.legend(fontsize=8)
+    for index, (method, play) in enumerate(plays.items()):
+        ax = fig.add_subplot(grid[1, index])
+        heat = np.where(play.walls, np.nan, np.log1p(play.visits))
+        ax.imshow(heat, cmap="magma")
+        ax.imshow(np.where(play.walls, 1.0, np.nan), cmap="gray_r", vmin=0, vmax=2)
+        ax.set_title(f"{method}: visits (log), one layout", fontsize=8)
+        ax.set_xticks([])
+        ax.set_yticks([])
     return _save_figure(fig, path)

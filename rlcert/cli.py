@@ -33,6 +33,12 @@ from rlcert.lipschitz_command import (
 from rlcert.reports.errors import InvalidValueError, RlcertError, RlcertWarning
 from rlcert.reports.validation import check_count, check_output_path
 from rlcert.stress_command import StressConfig, stress_command
+from rlcert.surprise_command import (
+    SurpriseReportConfig,
+    TrainSurpriseConfig,
+    surprise_report_command,
+    train_surprise_command,
+)
 from rlcert.train_command import (
     TrainPpoLagrangianConfig,
     TrainTsddrConfig,
@@ -292,6 +298,8 @@ COMMANDS = (
     Command(("train", "ppo-lagrangian"), TrainPpoLagrangianConfig, train_ppo_lagrangian_command),
     Command(("train", "lipschitz"), TrainLipschitzConfig, train_lipschitz_command),
     Command(("train", "lipschitz-sweep"), LipschitzSweepConfig, lipschitz_sweep_command),
+    Command(("train", "surprise"), TrainSurpriseConfig, train_surprise_command),
+    Command(("surprise-report",), SurpriseReportConfig, surprise_report_command),
     Command(("zoo", "list"), None, _zoo_list, "list the zoo agents and their scores"),
     Command(("zoo", "train"), ZooTrainConfig, _zoo_train),
 )
