@@ -11,6 +11,7 @@ from rlcert.analyses.action_certificates import (
 )
 from rlcert.analyses.constraints import ConstraintAnalysis, ConstraintConfig, certify_constraints
 from rlcert.analyses.evaluation import Evaluation, EvaluationConfig, evaluate_policy
+from rlcert.analyses.hijack import HijackStressConfig, HijackStressTest, hijack_stress_test
 from rlcert.analyses.instability import InstabilityAnalysis, InstabilityConfig, analyze_instability
 from rlcert.analyses.lipschitz import LipschitzAnalysis, LipschitzConfig, lipschitz_bounds
 from rlcert.analyses.reward import RewardCertificateAnalysis, RewardCertificateConfig, certify_reward
@@ -276,5 +277,44 @@ register_check(
         reading=_instability_reading,
         checkpoints=False,
         default_config={"episodes": 2, "max_states": 200, "window": 20},
+    )
+)
+
+
+def _surprise_reading(result: HijackStressTest) -> str:
+    config = result.config
+    return (
+        f"A learned hijacker (PPO, {config.hijacker_timesteps} steps, maximizing the policy's {config.objective}) and "
+        f"uniformly random actions each took over the policy's body for {config.steps} steps from step "
+        f"{config.start}, in the same {config.episodes} seeded episodes. The figures compare what the policy then "
+        "suffered: its return, its surprise (−log p of its observations under a Gaussian of its own clean "
+        "observations) and the steps until an observation was familiar again, with paired 95 % intervals. All are "
+        "empirical: one hijacker found is a lower bound on what a hijack can do, not the worst case."
+    )
+
+
+def _surprise_headline(result: HijackStressTest) -> Finding:
+    """The paired difference in return between the learned and the random hijack."""
+    named = [f for f in result.findings() if f.name == "return_learned_minus_random"]
+    return named[0] if named else result.findings()[0]
+
+
+def _single_observation_policy(subject: Subject, config: Any = None) -> str | None:
+    if subject.env.frame_stack > 1:
+        return f"{subject.env} stacks frames; the learned hijacker takes single observations"
+    return None
+
+
+register_check(
+    CheckKind(
+        name="surprise",
+        title="Hijack stress test (a learned Adversarial-Surprise hijacker against a random one)",
+        config_class=HijackStressConfig,
+        run=lambda subject, config, rollout: hijack_stress_test(subject, None, config, rollout),
+        applies=_single_observation_policy,
+        headline=_surprise_headline,
+        reading=_surprise_reading,
+        checkpoints=False,
+        default_config={"episodes": 30, "hijacker_timesteps": 10_000},
     )
 )

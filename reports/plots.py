@@ -20,6 +20,7 @@ __all__ = [
     "plot_lipschitz_tradeoff",
     "plot_surprise_training",
     "plot_surprise_episodes",
+    "plot_hijack_stress",
 ]
 
 
@@ -469,4 +470,30 @@ def plot_surprise_episodes(plays: Mapping[str, object], path: str | Path) -> Pat
         ax.set_title(f"{method}: visits (log), one layout", fontsize=8)
         ax.set_xticks([])
         ax.set_yticks([])
+    return _save_figure(fig, path)
+
+
+def plot_hijack_stress(result, path: str | Path) -> Path:
+    """The hijack stress test (``rlcert.analyses.hijack``): each metric's per-episode values for the clean, random
+    and learned conditions (box plots), and the learned hijacker's training curve."""
+    plt = _pyplot()
+    metrics = (("return", "episode return"), ("surprise", "mean surprise after the hijack (nats)"),
+               ("recovery_steps", "steps until familiar again"))  # fmt: skip
+    fig, axes = plt.subplots(1, len(metrics) + 1, figsize=(4.2 * (len(metrics) + 1), 4.0), dpi=110)
+    for ax, (metric, label) in zip(axes, metrics):
+        data = [o.metric(metric)[o.hijacked] if o.condition != "clean" else o.metric(metric) for o in result.outcomes]
+        ax.boxplot(data, tick_labels=[o.condition for o in result.outcomes], showmeans=True)
+        mean, low, high = result.difference(metric)
+        ax.set_title(f"learned − random: {mean:.3g} [{low:.3g}, {high:.3g}]", fontsize=8)
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    curve = np.array(result.hijacker.curve, dtype=float).reshape(-1, 2)
+    if len(curve):
+        axes[-1].plot(curve[:, 0], curve[:, 1], color="tab:red")
+    axes[-1].set_xlabel("hijacker steps")
+    axes[-1].set_ylabel(f"hijacker reward ({result.config.objective})")
+    axes[-1].set_title("learned hijacker training (PPO)", fontsize=8)
+    axes[-1].grid(alpha=0.3)
+    fig.suptitle("\n".join(textwrap.wrap(f"Hijack stress test: {result.label()} (empirical; 95 % paired t "
+                                         "intervals)", 120)), fontsize=9)  # fmt: skip
     return _save_figure(fig, path)

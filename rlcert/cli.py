@@ -23,6 +23,7 @@ from rlcert.certify_commands import (
 from rlcert.config import OneLineErrorParser, add_dataclass_arguments, argparse_help, dataclass_from_args, narrow
 from rlcert.constraints_command import CertifyConstraintsConfig, certify_constraints_command
 from rlcert.envs.options import RolloutOptions
+from rlcert.hijack_command import HijackCommandConfig, hijack_command
 from rlcert.instability_command import InstabilityCommandConfig, instability_command
 from rlcert.lipschitz_command import (
     LipschitzSweepConfig,
@@ -293,6 +294,7 @@ COMMANDS = (
     Command(("certify", "constraints"), CertifyConstraintsConfig, certify_constraints_command),
     Command(("stress",), StressConfig, stress_command),
     Command(("instability",), InstabilityCommandConfig, instability_command),
+    Command(("hijack",), HijackCommandConfig, hijack_command),
     Command(("probes",), None, _probes, "list every probe with its parameters and their valid values"),
     Command(("train", "tsddr"), TrainTsddrConfig, train_tsddr_command),
     Command(("train", "ppo-lagrangian"), TrainPpoLagrangianConfig, train_ppo_lagrangian_command),
