@@ -195,8 +195,6 @@ def hijack_stress_test(
     rollout = rollout or RolloutOptions()
     started = time.perf_counter()
     subject = resolve_subject(policy, env)
-    if subject.env.frame_stack > 1:
-        raise InvalidValueError(f"{subject.env} stacks frames; the learned hijacker takes single observations")
     trained = train_hijacker(subject.policy, subject.env, config.hijacker(child_seed(rollout.seed, HIJACKER_STREAM)))
     seed = child_seed(rollout.seed, EVALUATION_STREAM)
     conditions = {"clean": None, "random": "random", "learned": trained.policy}

@@ -299,19 +299,13 @@ def _surprise_headline(result: HijackStressTest) -> Finding:
     return named[0] if named else result.findings()[0]
 
 
-def _single_observation_policy(subject: Subject, config: Any = None) -> str | None:
-    if subject.env.frame_stack > 1:
-        return f"{subject.env} stacks frames; the learned hijacker takes single observations"
-    return None
-
-
 register_check(
     CheckKind(
         name="surprise",
         title="Hijack stress test (a learned Adversarial-Surprise hijacker against a random one)",
         config_class=HijackStressConfig,
         run=lambda subject, config, rollout: hijack_stress_test(subject, None, config, rollout),
-        applies=_single_observation_policy,
+        applies=lambda subject, config=None: None,
         headline=_surprise_headline,
         reading=_surprise_reading,
         checkpoints=False,

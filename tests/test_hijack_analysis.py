@@ -34,7 +34,7 @@ def test_the_conditions_are_paired_and_summarized_with_intervals(result, tmp_pat
     assert result.plot(tmp_path / "hijack.png").stat().st_size > 10_000
 
 
-def test_the_command_writes_its_report_and_refuses_stacked_frames(tmp_path, capsys):
+def test_the_command_writes_its_report_and_refuses_bad_input_in_one_line(tmp_path, capsys):
     out = tmp_path / "hijack.json"
     args = ["hijack", "--env", "CartPole-v1?max_steps=60", "--steps", "3", "--start", "10", "--window", "10",
             "--episodes", "3", "--hijacker-timesteps", "256", "--clean-episodes", "2", "--no-progress",
@@ -42,11 +42,19 @@ def test_the_command_writes_its_report_and_refuses_stacked_frames(tmp_path, caps
     assert main(args) == 0
     assert "return_learned_minus_random" in capsys.readouterr().out
     assert json.loads(out.read_text())["extra"]["outcomes"]["learned"]
-    assert main(["hijack", "--policy", "zoo:cartpole5-dqn", "--no-progress", "--out", str(out)]) == 2
-    err = capsys.readouterr().err.strip()
-    assert "stacks frames" in err and len(err.splitlines()) == 1
     assert main(["hijack", "--episodes", "1", "--out", str(out)]) == 2
-    assert "at least 2 for a paired interval" in capsys.readouterr().err
+    err = capsys.readouterr().err.strip()
+    assert "at least 2 for a paired interval" in err and len(err.splitlines()) == 1
+    assert main(["hijack", "--objective", "reward", "--out", str(out)]) == 2
+    assert "--objective must be one of surprise, return-loss" in capsys.readouterr().err
+
+
+def test_a_policy_over_stacked_frames_is_hijacked_on_raw_frames():
+    # the probe and the hijacker see raw frames; the frozen policy sees them stacked, as the engine stacks them
+    config = HijackStressConfig(steps=3, start=10, window=10, episodes=3, hijacker_timesteps=256, clean_episodes=2)
+    result = hijack_stress_test("zoo:cartpole5-dqn", "cartpole5?max_steps=40", config, RolloutOptions(progress=False))
+    assert result.hijacker.policy.observation_space.shape == (4,)
+    assert result.outcome("clean").returns.tolist() == [40.0] * 3
 
 
 def test_the_audit_runs_the_surprise_check(tmp_path):

@@ -21,6 +21,7 @@ on the hijacker's last step. It is trained with Stable-Baselines3's PPO and expo
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +29,7 @@ import gymnasium as gym
 import numpy as np
 
 from rlcert.attacks.base import Policy
-from rlcert.envs.factory import EnvSpec, make_env, resolve_env_spec
+from rlcert.envs.factory import EnvSpec, make_raw_env, resolve_env_spec
 from rlcert.envs.rollout import run
 from rlcert.reports.errors import InvalidValueError
 from rlcert.reports.validation import check_count
@@ -100,9 +101,10 @@ class HijackerEnv(gym.Env):
     def __init__(self, policy: Policy, env: str | EnvSpec, model: SurpriseModel, config: HijackerConfig) -> None:
         self.policy, self.model, self.config = policy, model, config
         self.spec_ = resolve_env_spec(env)
-        if self.spec_.frame_stack > 1:
-            raise InvalidValueError(f"{self.spec_} stacks frames; the learned hijacker takes single observations")
-        self.env = make_env(self.spec_)
+        # The hijacker sees raw frames, as the Hijack probe does (below the frame stack); the frozen policy sees
+        # them stacked as the rollout engine stacks them (the first frame repeated at a reset).
+        self.env = make_raw_env(self.spec_)
+        self.frames: deque = deque(maxlen=self.spec_.frame_stack)
         self.observation_space = self.env.observation_space
         self.action_space = self.env.action_space
         self._seeds: np.random.SeedSequence | None = None
@@ -119,10 +121,12 @@ class HijackerEnv(gym.Env):
         draws = np.random.default_rng(episode_seed)
         while True:  # the frozen policy plays up to the hijack; an episode that ends before it is played again
             observation, _ = self.env.reset(seed=int(draws.integers(2**31)))
+            self.frames.extend([observation] * self.spec_.frame_stack)
             start = int(draws.integers(self.config.start_range[0], self.config.start_range[1] + 1))
             ended = False
             for _ in range(start):
-                observation, _, terminated, truncated, _ = self.env.step(self._policy_action(observation))
+                observation, _, terminated, truncated, _ = self.env.step(self._policy_action())
+                self.frames.append(observation)
                 if terminated or truncated:
                     ended = True
                     break
@@ -131,12 +135,15 @@ class HijackerEnv(gym.Env):
         self._observation, self._hijacked = observation, 0
         return observation, {"start": start}
 
-    def _policy_action(self, observation: Any) -> Any:
-        action = self.policy.act(np.asarray(observation)[None])[0]
+    def _policy_action(self) -> Any:
+        """The frozen policy's action on the frames it has seen (stacked where the env stacks them)."""
+        seen = np.stack(self.frames) if self.spec_.frame_stack > 1 else self.frames[-1]
+        action = self.policy.act(np.asarray(seen)[None])[0]
         return int(action) if isinstance(self.env.action_space, gym.spaces.Discrete) else action
 
     def step(self, action: Any):
         observation, _, terminated, truncated, info = self.env.step(action)
+        self.frames.append(observation)
         self._observation, self._hijacked = observation, self._hijacked + 1
         if terminated or truncated or self._hijacked >= self.config.steps:
             reward, suffered = self._window(observation, terminated or truncated)
@@ -150,7 +157,8 @@ class HijackerEnv(gym.Env):
             if ended:
                 surprises.append(surprises[-1])  # the body stays where the episode ended
                 continue
-            observation, reward, terminated, truncated, _ = self.env.step(self._policy_action(observation))
+            observation, reward, terminated, truncated, _ = self.env.step(self._policy_action())
+            self.frames.append(observation)
             returns += float(reward)
             surprises.append(self.model.surprise(observation))
             ended = terminated or truncated
@@ -161,7 +169,7 @@ class HijackerEnv(gym.Env):
 @dataclass(frozen=True)
 class TrainedHijacker:
     policy: Any
-    """A ``TorchModulePolicy`` over the env's observations."""
+    """A ``TorchModulePolicy`` over the env's raw frames (what the Hijack probe hands it)."""
     config: HijackerConfig
     model: SurpriseModel
     curve: tuple[tuple[int, float], ...]
