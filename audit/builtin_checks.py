@@ -309,6 +309,6 @@ register_check(
         headline=_surprise_headline,
         reading=_surprise_reading,
         checkpoints=False,
-        default_config={"episodes": 30, "hijacker_timesteps": 10_000},
+        default_config={"episodes": 20, "hijacker_timesteps": 5_000, "clean_episodes": 10},
     )
 )

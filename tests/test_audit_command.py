@@ -79,6 +79,7 @@ def test_the_default_audit_covers_every_check_that_applies_within_five_minutes(t
         "lipschitz",
         "stress",
         "instability",
+        "surprise",
     ]
     assert all(c["findings"] for c in report["checks"])
     assert elapsed < 300, f"the default audit took {elapsed:.0f} s"
