@@ -4,15 +4,13 @@ instead of the policy's (the stress test of Adversarial Surprise, Fickinger, Jaq
 It is a :class:`~rlcert.attacks.base.Probe`, not an observation attack: the policy still sees the true
 observations, but for a while what it decides does not happen, as with STORI's random action execution (which
 is the random hijack with p = 1, Barsainyan et al. 2025, §3.1) — a change to the environment the policy lives in.
-The controller is ``random`` (uniform actions from the probe's own seeded generator) or any policy over the
-env's observations (a learned hijacker, ``rlcert.training.hijacker``), given as an object or as a saved
-``.pt`` with its architecture JSON. ``info["hijacked"]`` marks the hijacked steps and ``info["executed_action"]``
-says what ran.
+The controller is ``random`` (uniform actions from the probe's own seeded generator) or any policy object over
+the env's raw frames (a learned hijacker, ``rlcert.training.hijacker``). ``info["hijacked"]`` marks the
+hijacked steps and ``info["executed_action"]`` says what ran.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, SupportsFloat
 
 import gymnasium as gym
@@ -38,7 +36,7 @@ class Hijack(Probe):
     PARAMETERS = {
         "start": "agent step (0-based) at which the hijack begins, >= 0",
         "steps": "number of hijacked agent steps, >= 1",
-        "hijacker": "random, or a policy's .pt file (architecture JSON beside it)",
+        "hijacker": "random (a learned hijacker is passed as a policy object, as rlcert hijack does)",
     }
 
     def __init__(self, env: gym.Env, start: int, steps: int, hijacker: str | Policy = "random"):
@@ -46,10 +44,6 @@ class Hijack(Probe):
         super().__init__(env, start=start, steps=steps, hijacker=hijacker if isinstance(hijacker, str) else
                          getattr(hijacker, "name", repr(hijacker)))  # fmt: skip
         self.start, self.steps = int(start), int(steps)
-        if isinstance(hijacker, str) and hijacker != "random":
-            from rlcert.agents import load_policy
-
-            hijacker = load_policy(hijacker)
         self.controller = None if isinstance(hijacker, str) else hijacker
         self._step = 0
         self._observation: Any = None
@@ -58,8 +52,8 @@ class Hijack(Probe):
     def validate(cls, start: int, steps: int, hijacker: str | Policy = "random") -> None:
         check_count("start", start, 0)
         check_count("steps", steps)
-        if isinstance(hijacker, str) and hijacker != "random" and not Path(hijacker).is_file():
-            raise InvalidValueError(f"hijacker must be random or a policy's .pt file, got {hijacker!r}")
+        if isinstance(hijacker, str) and hijacker != "random":
+            raise InvalidValueError(f"hijacker must be random or a policy object, got {hijacker!r}")
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         observation, info = super().reset(seed=seed, options=options)

@@ -46,7 +46,7 @@ def test_a_policy_controller_runs_and_a_box_space_stays_in_bounds():
     [
         ({"start": -1, "steps": 2}, "start"),
         ({"start": 0, "steps": 0}, "steps"),
-        ({"start": 0, "steps": 2, "hijacker": "/no/such.pt"}, "hijacker must be"),
+        ({"start": 0, "steps": 2, "hijacker": "model.pt"}, "hijacker must be random or a policy object"),
     ],
 )
 def test_bad_parameters_are_refused(kwargs, message):
