@@ -72,6 +72,9 @@ def probe_classes() -> dict[str, type[Probe]]:
     """Every probe a suite or a ``--probe`` string may name."""
     classes: list[type[Probe]] = [RandomActionExecution, StickyActions, ObservationNoise, FeatureDropout, ConceptDrift]
     import rlcert.envs.stori as stori
+    from rlcert.envs.hijack import Hijack
+
+    classes.append(Hijack)  # the random hijack; a learned hijacker is a policy object (rlcert hijack)
 
     classes += [getattr(stori, name) for name in stori.__all__ if isinstance(getattr(stori, name), type)]
     return {cls.__name__: cls for cls in classes if issubclass(cls, Probe)}
