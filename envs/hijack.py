@@ -24,7 +24,10 @@ __all__ = ["Hijack"]
 
 
 class Hijack(Probe):
-    """Another controller runs the body for ``steps`` steps from agent step ``start`` (module docstring).
+    """Action takeover (Adversarial Surprise's hijack): another controller runs the body for a stretch of steps.
+
+    ``steps`` agent steps from agent step ``start`` run the controller's actions instead of the policy's
+    (module docstring).
 
     Example:
         >>> env = Hijack(gym.make("CartPole-v1"), start=5, steps=3)
