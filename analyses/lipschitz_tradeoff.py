@@ -37,6 +37,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import torch
+from scipy import stats
 from scipy.spatial import cKDTree
 from torch import nn
 
@@ -190,6 +191,12 @@ class ClosedLoopReturn:
     """Episodes in all (per policy times ``policies``)."""
     policies: int = 1
 
+    def half_width(self, confidence: float = 0.95) -> float:
+        """Half the Student-t interval of ``mean``: over the policies' means (policies − 1 degrees of freedom)
+        for several policies, over the episodes for one."""
+        freedom = self.policies - 1 if self.policies > 1 else self.episodes - 1
+        return float(stats.t.ppf(0.5 + confidence / 2, max(freedom, 1)) * self.stderr)
+
 
 @dataclass(frozen=True)
 class TradeoffPoint:
@@ -304,7 +311,7 @@ class LipschitzTradeoff:
                 setting = {"attack": result.attack} | (
                     {"attack_norm": result.norm, "eps": result.eps} if result.attack != "none" else {}
                 )
-                half = 1.96 * result.stderr
+                half = result.half_width()
                 findings.append(Finding("mean_return", result.mean, "empirical", confidence=0.95,
                                         interval=(result.mean - half, result.mean + half),
                                         params=params | setting, method=_attack_method(result.attack),

@@ -357,7 +357,7 @@ def plot_lipschitz_tradeoff(tradeoff, path: str | Path) -> Path:
     colors = plt.get_cmap("viridis")(np.linspace(0.0, 0.85, len(radii)))
     for ax, norm in zip(axes, norms):
         clean = [p.clean() for p in points]
-        ax.errorbar(alphas, [r.mean for r in clean], [1.96 * r.stderr for r in clean], color="black", marker="o",
+        ax.errorbar(alphas, [r.mean for r in clean], [r.half_width() for r in clean], color="black", marker="o",
                     ms=4, capsize=2, label="clean")  # fmt: skip
         ax.axhline(tradeoff.expert.clean().mean, color="black", ls=":", lw=1, label="expert, clean")
         for eps, color in zip(radii, colors):
@@ -365,7 +365,7 @@ def plot_lipschitz_tradeoff(tradeoff, path: str | Path) -> Path:
                 if kind not in kinds:
                     continue
                 rows = [p.under(kind, norm, eps) for p in points]
-                ax.errorbar(alphas, [r.mean for r in rows], [1.96 * r.stderr for r in rows], color=color, ls=style,
+                ax.errorbar(alphas, [r.mean for r in rows], [r.half_width() for r in rows], color=color, ls=style,
                             marker="o" if kind == "critic" else "x", ms=4, capsize=2,
                             label=f"ε={eps:g} {'attack' if kind == 'critic' else 'noise'}")  # fmt: skip
             if "critic" in kinds:
@@ -373,7 +373,7 @@ def plot_lipschitz_tradeoff(tradeoff, path: str | Path) -> Path:
                         ms=9, ls="none")  # fmt: skip
         ax.set_xscale("log", base=2)
         ax.set_xlabel(f"Lipschitz bound α trained under ({'ℓ2' if config.norm == '2' else 'ℓ∞'}; certified ≤ α)")
-        ax.set_ylabel("mean return (95 % interval)")
+        ax.set_ylabel("mean return (95 % Student-t interval)")
         ax.set_title(f"{'ℓ2' if norm == '2' else 'ℓ∞'} attacks per step (★ expert under the attack)", fontsize=9)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=6, ncol=2)

@@ -129,6 +129,7 @@ def test_replicates_are_summarized_with_policies_as_clusters(tmp_path):
     clean = summary.clean()
     assert clean.mean == pytest.approx(means.mean()) and clean.policies == 2 and clean.episodes == 6
     assert clean.stderr == pytest.approx(means.std(ddof=1) / np.sqrt(2))
+    assert clean.half_width() == pytest.approx(12.706 * clean.stderr, rel=1e-3)  # Student t, 1 degree of freedom
     assert summary.certified_constant == max(first.certified_constant, second.certified_constant)
     # replicate 0 is the policy `rlcert train lipschitz` trains with the same seed
     single = lipschitz_tradeoff(
