@@ -74,6 +74,23 @@ COMMANDS: dict[tuple[str, ...], tuple[list[str], dict[str, list[str]]]] = {
          "--window": ["1", "0", "x"], "--shifts": ["fgsm", "blur", "stori"], "--attack-eps": POSITIVE_FLOAT,
          "--blur-sigma": POSITIVE_FLOAT, "--policy": POLICY, "--env": ENV},
     ),
+    ("hijack",): (
+        ["--episodes", "2", "--hijacker-timesteps", "64", "--no-progress"],
+        {**ROLLOUT, "--episodes": ["1", "0", "x"], "--steps": POSITIVE_INT, "--start": NONNEGATIVE_INT,
+         "--window": POSITIVE_INT, "--objective": ["reward"], "--hijacker-timesteps": POSITIVE_INT,
+         "--clean-episodes": POSITIVE_INT, "--policy": POLICY, "--env": ENV},
+    ),
+    ("surprise-report",): (
+        ["--episodes", "2"],
+        {"--episodes": POSITIVE_INT, "--layout-seed": NONNEGATIVE_INT, "--seed": NONNEGATIVE_INT,
+         "--runs": ["/nonexistent/run"]},
+    ),
+    ("train", "lipschitz"): (
+        ["--episodes", "2", "--pairs", "100", "--demo-episodes", "1"],
+        {"--alpha": ["0", "-1", "nan", "x"], "--norm": ["1"], "--method": ["graph", "lipsdp"],
+         "--pairs": POSITIVE_INT, "--demo-episodes": POSITIVE_INT, "--epochs": POSITIVE_INT, "--hidden": ["16,0", "x"],
+         "--episodes": POSITIVE_INT, "--seed": NONNEGATIVE_INT, "--expert": POLICY, "--env": ENV},
+    ),
     ("train", "tsddr"): (
         ["--case", "tiny", "--horizon", "2", "--iterations", "1", "--batch", "2", "--evaluation-paths", "2"],
         {"--case": ["chile"], "--horizon": POSITIVE_INT, "--iterations": POSITIVE_INT, "--batch": POSITIVE_INT,
