@@ -27,6 +27,13 @@ def test_train_lipschitz_writes_a_policy_that_loads_with_its_certified_constant(
     assert meta["lipschitz"]["evidence"] == "sound" and meta["evaluation"]["episodes"] == 5
     assert meta["training"]["command"].startswith("rlcert train lipschitz --env CartPole-v1?max_steps=60 --alpha 8.0")
     assert (out / "demonstrations.npz").is_file()
+    # a plain network: bound propagation (CROWN) certifies its actions like any other policy's
+    report = tmp_path / "actions.json"
+    assert main(["certify", "actions", "--policy", str(out / "weights.pt"), "--env", "CartPole-v1?max_steps=30",
+                 "--episodes", "1", "--max-states", "10", "--eps", "0.01", "--radius-iterations", "4",
+                 "--no-progress", "--out", str(report)]) == 0  # fmt: skip
+    fractions = [f for f in json.loads(report.read_text())["findings"] if f["name"].startswith("certified_state")]
+    assert fractions and fractions[0]["evidence"] == "sound"
 
 
 def test_the_sweep_writes_its_report_and_plot(tmp_path, capsys):
