@@ -76,3 +76,12 @@ def test_bad_settings_are_refused():
         SurpriseTrainingConfig(method="asp")
     with pytest.raises(InvalidValueError, match="gamma must be in"):
         SurpriseTrainingConfig(gamma=0)
+
+
+def test_an_rnd_run_resumes_from_a_weights_only_checkpoint(tmp_path):
+    # the RND moments are saved as plain floats (a numpy scalar would make the weights-only load refuse the file)
+    config = {"method": "rnd", **TINY}
+    whole = train_surprise(SurpriseTrainingConfig(frames=128, **config))
+    train_surprise(SurpriseTrainingConfig(frames=64, **config), tmp_path / "rnd.pt")
+    resumed = train_surprise(SurpriseTrainingConfig(frames=128, **config), tmp_path / "rnd.pt")
+    assert whole.curve == resumed.curve

@@ -190,7 +190,9 @@ class _RandomNetworkDistillation:
 
     def state_dict(self) -> dict[str, Any]:
         return {"target": self.target.state_dict(), "predictor": self.predictor.state_dict(),
-                "optimizer": self.optimizer.state_dict(), "moments": [self.count, self.mean, self.squares]}  # fmt: skip
+                "optimizer": self.optimizer.state_dict(),
+                # plain floats: a numpy scalar is not among what a weights-only load accepts
+                "moments": [int(self.count), float(self.mean), float(self.squares)]}  # fmt: skip
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.target.load_state_dict(state["target"])
