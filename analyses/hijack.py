@@ -28,10 +28,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from rlcert.analyses.subject import Subject, resolve_subject
 from rlcert.attacks.base import Policy
+from rlcert.certify.confidence import mean_t_interval
 from rlcert.envs.hijack import Hijack
 from rlcert.envs.options import RolloutOptions
 from rlcert.envs.rollout import run
@@ -118,13 +118,7 @@ class HijackStressTest:
         interval."""
         learned, random = self.outcome("learned"), self.outcome("random")
         both = learned.hijacked & random.hijacked
-        differences = learned.metric(metric)[both] - random.metric(metric)[both]
-        if len(differences) < 2:
-            return float("nan"), float("nan"), float("nan")
-        mean = float(differences.mean())
-        half = float(stats.t.ppf(0.5 + confidence / 2, len(differences) - 1) * differences.std(ddof=1)
-                     / np.sqrt(len(differences)))  # fmt: skip
-        return mean, mean - half, mean + half
+        return mean_t_interval(learned.metric(metric)[both] - random.metric(metric)[both], confidence)
 
     def label(self) -> str:
         return (f"{self.subject.label()}, hijacked for {self.config.steps} steps from step {self.config.start}, "
@@ -140,10 +134,9 @@ class HijackStressTest:
                     outcome.metric(metric)  # fmt: skip
                 if len(values) < 2:
                     continue
-                mean = float(values.mean())
-                half = float(stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values)))
+                mean, low, high = mean_t_interval(values)
                 findings.append(Finding(f"{metric}@{outcome.condition}", mean, "empirical", confidence=0.95,
-                                        interval=(mean - half, mean + half), params=params | {"condition":
+                                        interval=(low, high), params=params | {"condition":
                                         outcome.condition}, seed=self.rollout.seed,
                                         method=f"mean over the episodes ({outcome.condition})"))  # fmt: skip
         for metric in METRICS:

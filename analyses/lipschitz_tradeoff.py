@@ -60,7 +60,8 @@ from rlcert.training.lipschitz_graph import GraphImitationConfig, train_graph_po
 from rlcert.training.lipschitz_imitation import METHODS, LipschitzImitationConfig, train_lipschitz_policy
 
 __all__ = ["TradeoffConfig", "ClosedLoopReturn", "TradeoffPoint", "LipschitzTradeoff", "lipschitz_tradeoff",
-           "TRADEOFF_METHODS", "TRADEOFF_ATTACKS", "parse_widths", "DEMOS_STREAM", "TRAINING_STREAM"]  # fmt: skip
+           "TRADEOFF_METHODS", "TRADEOFF_ATTACKS", "imitation_config", "parse_widths", "DEMOS_STREAM",
+           "TRAINING_STREAM"]  # fmt: skip
 
 TRADEOFF_METHODS = (*METHODS, "graph")
 TRADEOFF_ATTACKS = ("critic", "noise")
@@ -151,11 +152,15 @@ class TradeoffConfig:
         return parse_widths(self.hidden)
 
     def imitation(self, alpha: float, seed: int, replicate: int) -> LipschitzImitationConfig:
-        """The neural training settings at α; the weights and minibatch order of ``replicate`` come from a child of
-        the run's ``seed`` (replicate 0's is the one ``rlcert train lipschitz`` uses)."""
-        key = (TRAINING_STREAM,) if replicate == 0 else (TRAINING_STREAM, replicate)
-        return LipschitzImitationConfig(alpha, self.norm, self.method, self.hidden_widths(), self.epochs,
-                                        seed=child_seed(seed, *key))  # fmt: skip
+        return imitation_config(alpha, self.norm, self.method, self.hidden, self.epochs, seed, replicate)
+
+
+def imitation_config(alpha: float, norm: str, method: str, hidden: str, epochs: int, seed: int,
+                     replicate: int = 0) -> LipschitzImitationConfig:  # fmt: skip
+    """The neural training settings at α; the weights and minibatch order of ``replicate`` come from a child of
+    the run's ``seed`` (replicate 0's is the one ``rlcert train lipschitz`` uses with the same seed)."""
+    key = (TRAINING_STREAM,) if replicate == 0 else (TRAINING_STREAM, replicate)
+    return LipschitzImitationConfig(alpha, norm, method, parse_widths(hidden), epochs, seed=child_seed(seed, *key))
 
 
 def parse_widths(text: str) -> tuple[int, ...]:

@@ -40,6 +40,7 @@ __all__ = [
     "order_statistic_crossing_probability",
     "ell_local_level",
     "survival_lower_band",
+    "mean_t_interval",
 ]
 
 BAND_METHODS = ("ell", "clopper-pearson", "dkw", "hoeffding")
@@ -62,6 +63,19 @@ _CALIBRATION_ID = (
 class LevelCacheWarning(RlcertWarning):
     """The on-disk cache of calibrated ell levels held an entry or file that could not be trusted; the level
     is recomputed and the cache rewritten (the message names the file)."""
+
+
+def mean_t_interval(values, confidence: float = 0.95) -> tuple[float, float, float]:
+    """Sample mean of ``values`` and its two-sided Student-t interval (n − 1 degrees of freedom; empirical);
+    NaN for fewer than two values."""
+    values = np.asarray(values, dtype=np.float64)
+    if len(values) < 2:
+        return float("nan"), float("nan"), float("nan")
+    from scipy import stats
+
+    mean = float(values.mean())
+    half = float(stats.t.ppf(0.5 + confidence / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values)))
+    return mean, mean - half, mean + half
 
 
 def check_alpha(alpha: float) -> float:

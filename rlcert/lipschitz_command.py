@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from rlcert.analyses.lipschitz_tradeoff import DEMOS_STREAM, TRAINING_STREAM, TradeoffConfig, parse_widths
+from rlcert.analyses.lipschitz_tradeoff import DEMOS_STREAM, TradeoffConfig, imitation_config
 from rlcert.config import narrow
 from rlcert.envs.options import RolloutOptions
 from rlcert.envs.seeding import child_seed
@@ -59,8 +59,7 @@ class TrainLipschitzConfig:
 
     def imitation(self) -> LipschitzImitationConfig:
         """The training settings; with the same seed, the sweep's policy at this alpha is this one."""
-        return LipschitzImitationConfig(self.alpha, self.norm, self.method, parse_widths(self.hidden), self.epochs,
-                                        seed=child_seed(self.seed, TRAINING_STREAM))  # fmt: skip
+        return imitation_config(self.alpha, self.norm, self.method, self.hidden, self.epochs, self.seed)
 
 
 def train_lipschitz_command(config: TrainLipschitzConfig) -> int:

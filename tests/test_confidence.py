@@ -247,3 +247,11 @@ def test_ell_local_level_validates_n():
     for bad in (0, -3, 2.5):
         with pytest.raises(ValueError, match="n must be a positive integer"):
             ell_local_level(bad, 0.05)
+
+
+def test_mean_t_interval_is_the_student_t_interval_of_the_mean():
+    from rlcert.certify.confidence import mean_t_interval
+
+    mean, low, high = mean_t_interval([1.0, 2.0, 3.0])  # s.e. 1/sqrt(3), t(0.975, 2) = 4.3027
+    assert mean == 2.0 and high - mean == pytest.approx(4.3027 / 3**0.5, rel=1e-4) and mean - low == high - mean
+    assert all(x != x for x in mean_t_interval([5.0]))  # NaN below two values

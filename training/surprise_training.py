@@ -212,7 +212,9 @@ def _fingerprint(config: SurpriseTrainingConfig) -> str:
     return json.dumps(asdict(config) | {"frames": None}, sort_keys=True)
 
 
-def _load(path: Path, config: SurpriseTrainingConfig) -> dict[str, Any] | None:
+def _load(path: Path, config: SurpriseTrainingConfig | None) -> dict[str, Any] | None:
+    """The checkpoint in ``path`` (None when there is none), refused when it cannot be read, is not one of ours,
+    or belongs to another configuration than ``config`` (None: whatever configuration it records)."""
     if not path.exists():
         return None
     try:
@@ -221,13 +223,14 @@ def _load(path: Path, config: SurpriseTrainingConfig) -> dict[str, Any] | None:
         raise OperationError(f"{path} cannot be read ({type(error).__name__}); remove it to start afresh") from None
     if not isinstance(state, dict) or set(state) != _CHECKPOINT_KEYS:
         raise OperationError(f"{path} is not a surprise-training checkpoint of this version; remove it to start afresh")
-    if state["fingerprint"] != _fingerprint(config):
+    if config is not None and state["fingerprint"] != _fingerprint(config):
         raise OperationError(f"{path} belongs to another method or configuration; remove it to start afresh")
     return state
 
 
-def _setup(config: SurpriseTrainingConfig, path: Path | None):
-    """Games, learners (restored from ``path`` when it holds a checkpoint) and the run's state so far."""
+def _setup(config: SurpriseTrainingConfig, saved: dict[str, Any] | None):
+    """Games, learners (restored from the checkpoint state ``saved``, when there is one) and the run's state so
+    far."""
     game_config = config.game()
     games = [SurpriseGame(make_env(config.env), game_config) for _ in range(config.envs)]
     features = int(np.prod(games[0].env.observation_space.shape))
@@ -241,7 +244,6 @@ def _setup(config: SurpriseTrainingConfig, path: Path | None):
     learners = {p: _learner(config, width, actions, steps_per_env[p]) for p in players}
     rnd = _RandomNetworkDistillation(features + 1) if config.method == "rnd" else None
     state = {"curve": [], "seconds": 0.0, "frames": 0, "updates": 0}
-    saved = _load(path, config) if path is not None else None
     if saved is not None:
         for p, learner_state in saved["learners"].items():
             learners[p].policy.load_state_dict(learner_state["policy"])
@@ -258,17 +260,15 @@ def load_surprise_run(checkpoint: str | Path, config: SurpriseTrainingConfig | N
     """The run saved in ``checkpoint`` as it stands (finished or not), without training it further; its
     configuration is the one the checkpoint records unless ``config`` is given."""
     path = Path(checkpoint)
-    if not path.exists():
+    saved = _load(path, config)
+    if saved is None:
         raise OperationError(f"{path} does not exist: train the run first (rlcert train surprise)")
-    if config is None:
-        try:
-            recorded = json.loads(torch.load(path, map_location="cpu", weights_only=True)["fingerprint"])
-        except (OSError, RuntimeError, EOFError, ValueError, KeyError, TypeError, UnpicklingError):
-            raise OperationError(f"{path} is not a surprise-training checkpoint; remove it or pass another") from None
+    if config is None:  # the fingerprint is the configuration, its budget left out
+        recorded = json.loads(saved["fingerprint"])
         config = SurpriseTrainingConfig(**(recorded | {"frames": SurpriseTrainingConfig.frames,
                                                        "hidden": tuple(recorded["hidden"])}))  # fmt: skip
     with torch.random.fork_rng(devices=[]):
-        _, _, learners, _, state = _setup(config, path)
+        _, _, learners, _, state = _setup(config, saved)
     return SurpriseRun(config, learners, tuple(state["curve"]), state["seconds"])
 
 
@@ -278,7 +278,7 @@ def train_surprise(config: SurpriseTrainingConfig, checkpoint: str | Path | None
     the run saves itself after every update and a rerun resumes there. ``on_update`` sees each curve row."""
     path = Path(checkpoint) if checkpoint is not None else None
     with torch.random.fork_rng(devices=[]):
-        games, features, learners, rnd, state = _setup(config, path)
+        games, features, learners, rnd, state = _setup(config, _load(path, config) if path is not None else None)
         curve, seconds, frames, update = state["curve"], state["seconds"], state["frames"], state["updates"]
         start = time.perf_counter()
         while update < config.updates:
