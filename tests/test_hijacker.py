@@ -7,7 +7,7 @@ import torch
 
 from rlcert.agents import load_policy
 from rlcert.reports.errors import InvalidValueError
-from rlcert.training.hijacker import HijackerConfig, HijackerEnv, fit_surprise_model, train_hijacker
+from rlcert.training.hijacker import HijackerConfig, HijackerEnv, fit_surprise_model, is_image_space, train_hijacker
 
 torch.set_num_threads(1)
 
@@ -53,3 +53,23 @@ def test_bad_settings_are_refused():
         HijackerConfig(start_range=(10, 5))
     with pytest.raises(InvalidValueError, match="objective must be one of surprise, return-loss"):
         HijackerConfig(objective="reward")
+
+
+@pytest.mark.slow
+def test_an_atari_hijacker_is_convolutional_and_reads_the_probes_raw_frames():
+    policy = load_policy("zoo:pong-ppo")
+    env = "pong?max_steps=60"
+    config = HijackerConfig(steps=2, window=2, start_range=(1, 3), timesteps=64, clean_episodes=1)
+    trained = train_hijacker(policy, env, config)
+    assert any(isinstance(layer, torch.nn.Conv2d) for layer in trained.policy.module)
+    frames = np.random.default_rng(0).random((3, 84, 84), dtype=np.float32)  # what the Hijack probe hands it
+    assert trained.policy.act(frames).shape == (3,)
+    assert trained.policy.observation_space.shape == (84, 84)
+
+
+def test_frames_are_images_and_vectors_are_not():
+    import gymnasium as gym
+
+    assert is_image_space(gym.spaces.Box(0, 1, (84, 84))) and is_image_space(gym.spaces.Box(0, 1, (4, 84, 84)))
+    assert not is_image_space(gym.spaces.Box(-1, 1, (4,))) and not is_image_space(gym.spaces.Box(0, 1, (7, 7, 3)))
+    assert not is_image_space(gym.spaces.Discrete(3))

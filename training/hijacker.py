@@ -15,7 +15,10 @@ The hijacker's MDP (:class:`HijackerEnv`) is episodic: the frozen policy plays `
 in ``start_range``, from the episode's seed, so the hijacker learns from many situations), the hijacker acts
 ``steps`` times seeing what the policy would see, then the frozen policy plays the window and the reward arrives
 on the hijacker's last step. It is trained with Stable-Baselines3's PPO and exported as a plain network
-(a ``TorchModulePolicy``) that ``rlcert.envs.hijack.Hijack`` runs.
+(a ``TorchModulePolicy``) that ``rlcert.envs.hijack.Hijack`` runs: an MLP over vector observations, and over
+image frames (Atari's 84 × 84) the Mnih et al. (2013) convolutional torso of the zoo's Atari agents, on the
+current frame (the hijacker sees what the probe hands it, one raw frame; an MLP over 7,056 pixels did no better
+than random actions on Pong).
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from rlcert.reports.validation import check_count
 from rlcert.training.density_models import GaussianDensity
 
 __all__ = ["HijackerConfig", "SurpriseModel", "HijackerEnv", "TrainedHijacker", "fit_surprise_model",
-           "train_hijacker", "HIJACK_OBJECTIVES"]  # fmt: skip
+           "train_hijacker", "is_image_space", "HIJACK_OBJECTIVES"]  # fmt: skip
 
 HIJACK_OBJECTIVES = ("surprise", "return-loss")
 
@@ -177,19 +180,46 @@ class TrainedHijacker:
     seconds: float
 
 
+def is_image_space(space: gym.Space) -> bool:
+    """Frames a convolutional hijacker reads: a 2-D (H, W) or 3-D (C, H, W) box at least 36 pixels a side
+    (the Mnih et al. torso's receptive field)."""
+    return isinstance(space, gym.spaces.Box) and len(space.shape) in (2, 3) and min(space.shape[-2:]) >= 36
+
+
+class _ChannelFirst(gym.ObservationWrapper):
+    """Gives (H, W) frames the channel axis a convolution needs: (1, H, W)."""
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        space = env.observation_space
+        self.observation_space = gym.spaces.Box(space.low[None], space.high[None], dtype=space.dtype)
+
+    def observation(self, observation: np.ndarray) -> np.ndarray:
+        return observation[None]
+
+
 def train_hijacker(policy: Policy, env: str | EnvSpec, config: HijackerConfig,
                    model: SurpriseModel | None = None) -> TrainedHijacker:  # fmt: skip
     """Fit the surprise model (unless given) and train a hijacker of ``policy`` with PPO (module docstring)."""
     import torch
     from stable_baselines3 import PPO
     from stable_baselines3.common.callbacks import BaseCallback
+    from torch import nn
 
-    from rlcert.agents.sb3_setup import sequential_policy
+    from rlcert.agents.policies import TorchModulePolicy
+    from rlcert.agents.sb3_setup import AtariCnn, sequential_policy, use_channels_last
 
     streams = np.random.SeedSequence(config.seed).spawn(3)
     model = model or fit_surprise_model(policy, env, config.clean_episodes, int(streams[0].generate_state(1)[0]))
     hijack_env = HijackerEnv(policy, env, model, config)
     hijack_env.reset(seed=int(streams[1].generate_state(1)[0]))
+    frames = hijack_env.observation_space
+    images = is_image_space(frames)
+    learner_env = _ChannelFirst(hijack_env) if images and len(frames.shape) == 2 else hijack_env
+    if images:  # frames are already in [0, 1] (the factory scales them): no second division by 255
+        network = ("CnnPolicy", {"features_extractor_class": AtariCnn, "normalize_images": False, "net_arch": []})
+    else:
+        network = ("MlpPolicy", {"net_arch": [64, 64]})
     curve: list[tuple[int, float]] = []
 
     class Record(BaseCallback):
@@ -210,11 +240,16 @@ def train_hijacker(policy: Policy, env: str | EnvSpec, config: HijackerConfig,
     numpy_state = np.random.get_state()  # SB3's seed also seeds numpy's global generator: put it back after
     try:
         with torch.random.fork_rng(devices=[]):
-            learner = PPO("MlpPolicy", hijack_env, n_steps=512, batch_size=128, gamma=0.99,
+            learner = PPO(network[0], learner_env, n_steps=512, batch_size=128, gamma=0.99,
                           seed=int(streams[2].generate_state(1)[0]), verbose=0, device="cpu",
-                          policy_kwargs={"net_arch": [64, 64]})  # fmt: skip
+                          policy_kwargs=network[1])  # fmt: skip
+            if images:
+                use_channels_last(learner)
             learner.learn(config.timesteps, callback=Record())
     finally:
         np.random.set_state(numpy_state)
-    hijacker = sequential_policy(learner, hijack_env.observation_space, name="learned-hijacker")
+    hijacker = sequential_policy(learner, learner_env.observation_space, name="learned-hijacker")
+    if learner_env is not hijack_env:  # the probe hands the hijacker (H, W) frames: the channel axis goes inside
+        layers = nn.Sequential(nn.Unflatten(1, (1, frames.shape[0])), *hijacker.module)  # (B, H, W) → (B, 1, H, W)
+        hijacker = TorchModulePolicy(layers, frames, hijacker.action_space, hijacker.output, name=hijacker.name)
     return TrainedHijacker(hijacker, config, model, tuple(curve), time.perf_counter() - started)
