@@ -411,12 +411,17 @@ def plot_lipschitz_tradeoff(tradeoff, path: str | Path) -> Path:
     return _save_figure(fig, path)
 
 
+SURPRISE_METHOD_COLORS = {"adversarial-surprise": "tab:red", "smirl": "tab:blue", "rnd": "tab:green",
+                          "random": "tab:gray"}  # fmt: skip
+
+
 def plot_surprise_training(curves: Mapping[str, Sequence[Mapping[str, float]]], path: str | Path) -> Path:
     """Adversarial Surprise and its baselines over training (``rlcert.training.surprise_training``): rooms and
     cells visited per episode against frames for every method, and the Explore and Control returns of the game."""
     plt = _pyplot()
     fig, (rooms, cells, returns) = plt.subplots(1, 3, figsize=(15.0, 4.2), dpi=110)
-    colors = {"adversarial-surprise": "tab:red", "smirl": "tab:blue", "rnd": "tab:green", "random": "tab:gray"}
+    colors = SURPRISE_METHOD_COLORS
+    longest = max((float(rows[-1]["frames"]) for rows in curves.values() if rows), default=0.0)
     for method, rows in curves.items():
         if not rows:
             continue
@@ -426,6 +431,10 @@ def plot_surprise_training(curves: Mapping[str, Sequence[Mapping[str, float]]], 
         for ax, key in ((rooms, "rooms_visited"), (cells, "cells_visited")):
             values = np.convolve([r[key] for r in rows], kernel, mode="valid")
             ax.plot(frames[window - 1 :], values, color=colors.get(method), label=method)
+            if method == "random" and frames[-1] < longest:
+                # Random actions do not learn: a run stopped early stands for the whole budget at its mean.
+                mean = float(np.mean([r[key] for r in rows]))
+                ax.plot([frames[-1], longest], [mean, mean], color=colors["random"], ls=":", label="random (its mean)")
         if method == "adversarial-surprise":
             for key, style in (("control_return", "-"), ("explore_return", "--")):
                 values = np.convolve([r[key] for r in rows], kernel, mode="valid")
@@ -449,7 +458,7 @@ def plot_surprise_episodes(plays: Mapping[str, object], path: str | Path) -> Pat
     fig = plt.figure(figsize=(4.0 * max(len(plays), 2), 7.6), dpi=110)
     grid = fig.add_gridspec(2, max(len(plays), 2))
     sawtooth = fig.add_subplot(grid[0, :])
-    colors = {"adversarial-surprise": "tab:red", "smirl": "tab:blue", "rnd": "tab:green", "random": "tab:gray"}
+    colors = SURPRISE_METHOD_COLORS
     for method, play in plays.items():
         sawtooth.plot(np.arange(1, play.entropy.shape[1] + 1), play.mean_entropy_by_step(), color=colors.get(method),
                       label=f"{method} ({play.entropy.shape[0]} episodes)")  # fmt: skip

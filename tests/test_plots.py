@@ -68,3 +68,17 @@ def test_every_stress_verdict_has_a_colour():
     from rlcert.reports.plots import _VERDICT_COLORS
 
     assert set(_VERDICT_COLORS) == set(VERDICTS)
+
+
+def test_a_random_run_stopped_early_stands_for_the_whole_budget_at_its_mean(captured_figures, tmp_path):
+    def rows(frames, rooms):
+        return [{"frames": f, "rooms_visited": r, "cells_visited": 2 * r, "control_return": -r,
+                 "explore_return": r} for f, r in zip(frames, rooms)]  # fmt: skip
+
+    curves = {"adversarial-surprise": rows(range(100, 1100, 100), [1.0] * 10),
+              "random": rows([100, 200, 300], [1.0, 1.2, 1.4])}  # fmt: skip
+    plots.plot_surprise_training(curves, tmp_path / "t.png")
+    (fig,) = captured_figures
+    rooms = fig.axes[0]
+    (extended,) = [line for line in rooms.get_lines() if line.get_label() == "random (its mean)"]
+    assert list(extended.get_xdata()) == [300, 1000] and list(extended.get_ydata()) == pytest.approx([1.2, 1.2])
