@@ -39,6 +39,7 @@ __all__ = [
     "training_env",
     "replay_buffer_class",
     "sb3_policy_kwargs",
+    "atari_cnn_policy_kwargs",
     "sequential_policy",
     "load_sequential_into_model",
     "use_channels_last",
@@ -196,11 +197,16 @@ def replay_buffer_class(recipe: ZooRecipe) -> dict[str, Any]:
     return {"replay_buffer_class": HalfPrecisionNStepReplayBuffer if n_steps > 1 else HalfPrecisionReplayBuffer}
 
 
+def atari_cnn_policy_kwargs() -> dict[str, Any]:
+    """SB3 ``CnnPolicy`` keywords for the :class:`AtariCnn` torso straight into the heads. Observations are
+    already scaled to [0, 1] by the factory: no second division by 255."""
+    return {"features_extractor_class": AtariCnn, "normalize_images": False, "net_arch": []}
+
+
 def sb3_policy_kwargs(recipe: ZooRecipe) -> tuple[str, dict[str, Any]]:
     """The SB3 policy class name and its keyword arguments for the recipe's network."""
     if recipe.network == "atari-cnn":
-        # Observations are already scaled to [0, 1] by the factory: no second division by 255.
-        kwargs = {"features_extractor_class": AtariCnn, "normalize_images": False, "net_arch": []}
+        kwargs = atari_cnn_policy_kwargs()
         if recipe.algorithm == "dqn":
             # DQN takes an Adam step every 4 env steps: torch's default per-tensor Adam cost 2.4 ms of
             # each ~28 ms on a 2-core EPYC, the fused kernel a tenth of that (same update to float

@@ -73,3 +73,5 @@ def test_frames_are_images_and_vectors_are_not():
     assert is_image_space(gym.spaces.Box(0, 1, (84, 84))) and is_image_space(gym.spaces.Box(0, 1, (4, 84, 84)))
     assert not is_image_space(gym.spaces.Box(-1, 1, (4,))) and not is_image_space(gym.spaces.Box(0, 1, (7, 7, 3)))
     assert not is_image_space(gym.spaces.Discrete(3))
+    # The smallest frame the convolutional torso maps to a feature, and one pixel less.
+    assert is_image_space(gym.spaces.Box(0, 1, (20, 20))) and not is_image_space(gym.spaces.Box(0, 1, (19, 19)))

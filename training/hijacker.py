@@ -181,9 +181,9 @@ class TrainedHijacker:
 
 
 def is_image_space(space: gym.Space) -> bool:
-    """Frames a convolutional hijacker reads: a 2-D (H, W) or 3-D (C, H, W) box at least 36 pixels a side
-    (the Mnih et al. torso's receptive field)."""
-    return isinstance(space, gym.spaces.Box) and len(space.shape) in (2, 3) and min(space.shape[-2:]) >= 36
+    """Frames a convolutional hijacker reads: a 2-D (H, W) or 3-D (C, H, W) box at least 20 pixels a side, the
+    smallest input the Mnih et al. torso (8 × 8 stride 4, then 4 × 4 stride 2) maps to a feature."""
+    return isinstance(space, gym.spaces.Box) and len(space.shape) in (2, 3) and min(space.shape[-2:]) >= 20
 
 
 class _ChannelFirst(gym.ObservationWrapper):
@@ -207,7 +207,7 @@ def train_hijacker(policy: Policy, env: str | EnvSpec, config: HijackerConfig,
     from torch import nn
 
     from rlcert.agents.policies import TorchModulePolicy
-    from rlcert.agents.sb3_setup import AtariCnn, sequential_policy, use_channels_last
+    from rlcert.agents.sb3_setup import atari_cnn_policy_kwargs, sequential_policy, use_channels_last
 
     streams = np.random.SeedSequence(config.seed).spawn(3)
     model = model or fit_surprise_model(policy, env, config.clean_episodes, int(streams[0].generate_state(1)[0]))
@@ -216,10 +216,7 @@ def train_hijacker(policy: Policy, env: str | EnvSpec, config: HijackerConfig,
     frames = hijack_env.observation_space
     images = is_image_space(frames)
     learner_env = _ChannelFirst(hijack_env) if images and len(frames.shape) == 2 else hijack_env
-    if images:  # frames are already in [0, 1] (the factory scales them): no second division by 255
-        network = ("CnnPolicy", {"features_extractor_class": AtariCnn, "normalize_images": False, "net_arch": []})
-    else:
-        network = ("MlpPolicy", {"net_arch": [64, 64]})
+    network = ("CnnPolicy", atari_cnn_policy_kwargs()) if images else ("MlpPolicy", {"net_arch": [64, 64]})
     curve: list[tuple[int, float]] = []
 
     class Record(BaseCallback):
